@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "registry.core",
     "registry.sites",
     "registry.audit",
+    "registry.patients",
+    "registry.crfs",
     "analysis",
 ]
 
@@ -146,6 +148,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A Unix-socket URL (`?host=/path`) arrives as an option; Django's HOST takes socket directories directly.
+if "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_registry")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -223,6 +228,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from finders in development; the folder just exists
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "media/"
 

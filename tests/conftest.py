@@ -1,0 +1,78 @@
+"""Shared fixtures: the personas every endpoint test uses (member, member of another site, outsider),
+plus study-wide roles, and API clients authenticated by token."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from registry.sites.models import Country, Role
+from tests.factories.sites import SiteFactory, UserFactory, member
+
+
+@pytest.fixture
+def site_a(db):
+    return SiteFactory(code="OUS", name="Oslo University Hospital", country=Country.NORWAY)
+
+
+@pytest.fixture
+def site_b(db):
+    return SiteFactory(code="AUH", name="Aarhus University Hospital", country=Country.DENMARK)
+
+
+@pytest.fixture
+def coordinator_a(site_a):
+    return member(Role.SITE_COORDINATOR, site_a, "coord_a")
+
+
+@pytest.fixture
+def investigator_a(site_a):
+    return member(Role.SITE_INVESTIGATOR, site_a, "inv_a")
+
+
+@pytest.fixture
+def coordinator_b(site_b):
+    return member(Role.SITE_COORDINATOR, site_b, "coord_b")
+
+
+@pytest.fixture
+def monitor_a(site_a):
+    return member(Role.MONITOR, site_a, "monitor_a")
+
+
+@pytest.fixture
+def data_manager(db):
+    return member(Role.DATA_MANAGER, None, "dm")
+
+
+@pytest.fixture
+def pathologist(db):
+    return member(Role.CENTRAL_PATHOLOGIST, None, "patho1")
+
+
+@pytest.fixture
+def pathologist_2(db):
+    return member(Role.CENTRAL_PATHOLOGIST, None, "patho2")
+
+
+@pytest.fixture
+def statistician(db):
+    return member(Role.STATISTICIAN, None, "stat")
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def api_client():
+    """Returns a function: api_client(user) -> APIClient authenticated with the user's token."""
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make

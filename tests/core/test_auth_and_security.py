@@ -1,0 +1,122 @@
+"""Sign-in, lock-out, token API access, health, and the production hardening."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from tests.celery_worker import test_database_url
+from tests.factories.sites import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_signs_in_and_shows_the_users_roles(client, coordinator_a):
+    response = client.post(reverse("login"), {"username": "coord_a", "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert b"Site coordinator" in response.content or b"site_coordinator" in response.content
+
+
+def test_pages_require_sign_in(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_repeated_failed_logins_lock_the_account(client, coordinator_a):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "coord_a", "password": "wrong-password"})
+    response = client.post(reverse("login"), {"username": "coord_a", "password": PASSWORD})
+    assert response.status_code == 429
+    assert b"locked" in response.content
+
+
+def test_logout_requires_post_and_ends_the_session(client, coordinator_a):
+    client.force_login(coordinator_a)
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_password_change_page_changes_the_password(client, coordinator_a):
+    client.force_login(coordinator_a)
+    response = client.post(reverse("password_change"), {
+        "old_password": PASSWORD, "new_password1": "a-new-long-passphrase-7", "new_password2": "a-new-long-passphrase-7"})
+    assert response.status_code == 302
+    coordinator_a.refresh_from_db()
+    assert coordinator_a.check_password("a-new-long-passphrase-7")
+
+
+def test_api_accepts_token_and_rejects_basic_auth(api_client, coordinator_a, site_a):
+    assert api_client(coordinator_a).get("/api/v1/sites/").status_code == 200
+    basic = api_client()
+    basic.credentials(HTTP_AUTHORIZATION="Basic Y29vcmRfYTpjb3JyZWN0LWhvcnNlLWJhdHRlcnktOQ==")
+    assert basic.get("/api/v1/sites/").status_code == 401
+
+
+def test_api_site_list_is_scoped_for_member_other_site_and_outsider(
+    api_client, site_a, site_b, coordinator_a, coordinator_b, outsider
+):
+    codes = lambda user: [s["code"] for s in api_client(user).get("/api/v1/sites/").json()["results"]]  # noqa: E731
+    assert codes(coordinator_a) == ["OUS"]
+    assert codes(coordinator_b) == ["AUH"]
+    assert codes(outsider) == []
+    assert api_client(coordinator_b).get(f"/api/v1/sites/{site_a.pk}/").status_code == 404
+    assert api_client(outsider).get(f"/api/v1/sites/{site_a.pk}/").status_code == 404
+    assert api_client(coordinator_a).get(f"/api/v1/sites/{site_a.pk}/").status_code == 200
+
+
+def test_security_headers_are_sent(client):
+    response = client.get(reverse("login"))
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_health_endpoint_reports_components_and_503_without_worker(client):
+    response = client.get("/health")
+    body = response.json()
+    assert body["components"]["database"]["status"] == "up"
+    assert body["components"]["broker"]["status"] == "up"
+    assert body["components"]["worker"]["status"] == "down"
+    assert response.status_code == 503
+
+
+def _production_env(**extra):
+    return {
+        **os.environ,
+        "REGISTRY_ENV": "production",
+        "SECRET_KEY": "prod-test-" + "k" * 60,
+        "ALLOWED_HOSTS": "registry.example.org",
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "DEBUG": "",
+        **extra,
+    }
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings():
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR, env=_production_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
+    ({"DEBUG": "true"}, "DEBUG"),
+    ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
+])
+def test_production_refuses_to_start_with_unsafe_settings(override, message):
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR, env=_production_env(**override), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
