@@ -134,17 +134,7 @@ def r_quantile_time(
 
 def _first_occurrences(y: np.ndarray) -> np.ndarray:
     """Indices of the first occurrence of each value (NaNs count as equal, as R's duplicated())."""
-    keep = np.zeros(len(y), dtype=bool)
-    seen: set[float] = set()
-    seen_nan = False
-    for i, value in enumerate(y):
-        if np.isnan(value):
-            if not seen_nan:
-                keep[i] = seen_nan = True
-        elif value not in seen:
-            seen.add(value)
-            keep[i] = True
-    return np.flatnonzero(keep)
+    return np.flatnonzero(~pd.Series(y).duplicated().to_numpy())
 
 
 def _approx_constant_right(xs: np.ndarray, ys: np.ndarray, v: float) -> int | None:

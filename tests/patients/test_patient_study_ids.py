@@ -7,6 +7,7 @@ import pytest
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
 from registry.core.errors import PermissionDenied
+from registry.crfs.models import Enrolment
 from registry.crfs.services import patient_enrol
 from registry.patients.models import Patient, StudyIdCounter
 from registry.patients.services import patient_withdraw
@@ -75,8 +76,10 @@ def test_numbers_of_withdrawn_and_deleted_patients_are_never_reused(site_a, coor
                      reason="Consent withdrawn")
     withdrawn.refresh_from_db()
     assert withdrawn.withdrawn and withdrawn.study_id.startswith("NO-OUS-0001")
-    # A patient row removed outright (e.g. a test entry) keeps its number used up too.
-    StudyIdCounter.objects.filter(site=site_a).update(last_number=2)
+    # A patient removed outright (e.g. a test entry) keeps its number used up too.
+    deleted, _ = patient_enrol(site=site_a, user=coordinator_a, data=enrolment_data())
+    Enrolment.objects.filter(patient=deleted).delete()
+    deleted.delete()
     third, _ = patient_enrol(site=site_a, user=coordinator_a, data=enrolment_data())
     assert third.sequence_number == 3
 

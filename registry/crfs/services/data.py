@@ -51,6 +51,10 @@ def apply_data(form: CaseReportForm, data: Mapping[str, Any], *, creating: bool)
             _resolve_foreign_key(form, field, raw)
         else:
             setattr(form, field.attname, "" if raw is None and not field.null else raw)
+    for name in form.MISSING_REASONS:
+        if getattr(form, name) is not None and getattr(form, f"{name}_missing_reason"):
+            raise ValidationFailed(f"Give either {name} or the reason it is missing, not both.",
+                                   field=f"{name}_missing_reason", rule="value_or_missing_reason")
     skip = [f.name for f in form._meta.concrete_fields if f.name not in allowed]
     try:
         # Coerce first, so a partial date given as a string is a date before it is normalised.

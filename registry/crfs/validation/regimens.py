@@ -12,6 +12,16 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class DrugLike(Protocol):
+    """What the flag functions read: a `Drug` below or the ORM's seeded Drug row."""
+
+    code: str
+    is_platinum: bool
+    platinum_agent: str | None
+    is_cytotoxic: bool
 
 
 @dataclass(frozen=True)
@@ -139,24 +149,24 @@ def regimen(code: str) -> Regimen:
     return REGIMENS_BY_CODE[code]
 
 
-def contains_platinum_any(components: Iterable[Drug]) -> bool:
+def contains_platinum_any(components: Iterable[DrugLike]) -> bool:
     """Any platinum agent: cisplatin, carboplatin or oxaliplatin."""
     return any(d.is_platinum for d in components)
 
 
-def is_platinum_etoposide(components: Iterable[Drug]) -> bool:
+def is_platinum_etoposide(components: Iterable[DrugLike]) -> bool:
     """Cisplatin or carboplatin together with etoposide (the NET G3 model's "platinum-based")."""
     drugs = tuple(components)
     has_cis_carbo = any(d.platinum_agent in ("cisplatin", "carboplatin") for d in drugs)
     return has_cis_carbo and any(d.code == "etoposide" for d in drugs)
 
 
-def is_temozolomide_based(components: Iterable[Drug]) -> bool:
+def is_temozolomide_based(components: Iterable[DrugLike]) -> bool:
     """Contains temozolomide (alone or, as in CAPTEM, with capecitabine)."""
     return any(d.code == "temozolomide" for d in components)
 
 
-def is_chemotherapy(components: Iterable[Drug]) -> bool:
+def is_chemotherapy(components: Iterable[DrugLike]) -> bool:
     """Contains at least one cytotoxic drug (SSA, everolimus, PRRT alone are not chemotherapy)."""
     return any(d.is_cytotoxic for d in components)
 

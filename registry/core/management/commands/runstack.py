@@ -87,7 +87,7 @@ class Command(BaseCommand):
         for name in ("web", "beat", "worker"):
             proc = running.get(name)
             if proc and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.terminate()  # the main process only: a Celery worker then shuts its pool down warmly
         for name, proc in running.items():
             try:
                 proc.wait(timeout=20)
