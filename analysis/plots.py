@@ -172,9 +172,7 @@ def _draw_at_risk(ax: Axes, groups: Sequence[Mapping[str, Any]], at_risk_months:
         row = rows - 1 - index
         colour = _COLOURS[index % len(_COLOURS)]
         for entry, month in zip(group.get("at_risk", []), at_risk_months, strict=False):
-            ax.text(
-                month, row, _fmt_count(entry.get("n")), ha="center", va="center", fontsize=8, color=colour
-            )
+            ax.text(month, row, _fmt_count(entry.get("n")), ha="center", va="center", fontsize=8, color=colour)
     ax.set_ylim(-0.6, rows - 0.4)
     ax.set_yticks(range(rows))
     ax.set_yticklabels([str(g["group"]) for g in reversed(groups)], fontsize=8)

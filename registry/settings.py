@@ -91,6 +91,9 @@ INSTALLED_APPS = [
     "registry.audit",
     "registry.patients",
     "registry.crfs",
+    "registry.pathology",
+    "registry.queries",
+    "registry.exports",
     "analysis",
 ]
 

@@ -7,6 +7,11 @@ from registry.core import views as core_views
 
 api_v1 = [
     path("", include("registry.sites.api.urls")),
+    path("", include("registry.crfs.api.urls")),
+    path("pathology/", include("registry.pathology.api.urls")),
+    path("queries/", include("registry.queries.api.urls")),
+    path("exports/", include("registry.exports.api.urls")),
+    path("analysis/", include("analysis.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +22,11 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),
+    path("patients/", include("registry.crfs.urls")),
+    path("pathology/", include("registry.pathology.urls")),
+    path("queries/", include("registry.queries.urls")),
+    path("exports/", include("registry.exports.urls")),
+    path("analysis/", include("analysis.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -99,9 +99,7 @@ def level_labels(values: pd.Series) -> pd.Series:
     return values.map(mapping)
 
 
-def ordered_groups(
-    values: pd.Series, group_order: Sequence[Hashable] | None, *, what: str = "group"
-) -> list[Hashable]:
+def ordered_groups(values: pd.Series, group_order: Sequence[Hashable] | None, *, what: str = "group") -> list[Hashable]:
     """Group levels in the requested order; every requested group must have patients.
 
     An empty group is a configuration or data problem that would otherwise surface as a
@@ -116,9 +114,7 @@ def ordered_groups(
     by_label = {group_label(v): v for v in present}
     unlisted = sorted(set(by_label) - {group_label(w) for w in group_order})
     if unlisted:
-        raise ValueError(
-            f"{what}(s) {', '.join(map(repr, unlisted))} present in the data but not in the order given"
-        )
+        raise ValueError(f"{what}(s) {', '.join(map(repr, unlisted))} present in the data but not in the order given")
     result: list[Hashable] = []
     for wanted in group_order:
         label = group_label(wanted)

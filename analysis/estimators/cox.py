@@ -66,9 +66,7 @@ class CovariateSpec:
         if self.kind == "categorical" and self.reference is None:
             raise ValueError(f"categorical covariate {self.name!r} needs a named reference level")
         if self.scale is not None and (self.kind != "continuous" or not self.scale > 0):
-            raise ValueError(
-                f"covariate {self.name!r}: scale applies to continuous covariates and must be > 0"
-            )
+            raise ValueError(f"covariate {self.name!r}: scale applies to continuous covariates and must be > 0")
         if self.kind != "categorical" and (self.reference is not None or self.levels is not None):
             raise ValueError(f"covariate {self.name!r}: reference and levels apply to categorical covariates")
         if self.kind != "binary" and self.positive is not None:
@@ -76,9 +74,7 @@ class CovariateSpec:
         if self.levels is not None:
             object.__setattr__(self, "levels", tuple(str(v) for v in self.levels))
             if str(self.reference) not in self.levels:
-                raise ValueError(
-                    f"covariate {self.name!r}: reference {self.reference!r} is not in its levels"
-                )
+                raise ValueError(f"covariate {self.name!r}: reference {self.reference!r} is not in its levels")
         if self.reference is not None:
             object.__setattr__(self, "reference", str(self.reference))
 
@@ -190,16 +186,12 @@ def cox_univariable(
 ) -> list[dict[str, Any]]:
     """One Cox model per covariate, each on its own complete cases (the usual screening table)."""
     return [
-        cox_model(
-            df, duration_col=duration_col, event_col=event_col, covariates=[spec], ph_transform=ph_transform
-        )
+        cox_model(df, duration_col=duration_col, event_col=event_col, covariates=[spec], ph_transform=ph_transform)
         for spec in parse_covariates(covariates)
     ]
 
 
-def _design(
-    df: pd.DataFrame, specs: Sequence[CovariateSpec]
-) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
+def _design(df: pd.DataFrame, specs: Sequence[CovariateSpec]) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
     """Numeric design matrix, the columns of each covariate, and notes about dropped levels."""
     columns: dict[str, pd.Series] = {}
     terms: dict[str, list[str]] = {}
@@ -216,9 +208,7 @@ def _design(
         else:
             coded, dropped = _dummies(spec, values)
             if dropped:
-                notes.append(
-                    f"{spec.name}: level(s) {', '.join(dropped)} have no complete cases and were left out"
-                )
+                notes.append(f"{spec.name}: level(s) {', '.join(dropped)} have no complete cases and were left out")
         for column, series in coded.items():
             if series.nunique() < 2:
                 raise ValueError(f"covariate {spec.name!r} is constant among the complete cases ({column})")
@@ -234,8 +224,7 @@ def _binary(spec: CovariateSpec, values: pd.Series) -> pd.Series:
     if as_number.isna().any() or not as_number.isin([0, 1]).all():
         found = sorted({str(v) for v in values.unique()})[:5]
         raise ValueError(
-            f"binary covariate {spec.name!r} must be 0/1 or name its 'positive' value; "
-            f"found {', '.join(found)}"
+            f"binary covariate {spec.name!r} must be 0/1 or name its 'positive' value; found {', '.join(found)}"
         )
     return as_number.astype(float)
 

@@ -106,9 +106,7 @@ def median_follow_up(
     }
 
 
-def r_quantile_time(
-    times: np.ndarray, curve: np.ndarray, p: float = 0.5, first_time: float = 0.0
-) -> float | None:
+def r_quantile_time(times: np.ndarray, curve: np.ndarray, p: float = 0.5, first_time: float = 0.0) -> float | None:
     """Time at which a survival curve (or one of its CI limits) first drops to ``1 - p``, R's way.
 
     Port of ``findq`` in R survival's quantile.survfit: NaN points (undefined CI) are skipped, and a
@@ -157,9 +155,7 @@ def _group_masks(
         return [(ALL_LABEL, np.ones(len(df), dtype=bool))]
     require_columns(df, [group_col])
     values = df[group_col]
-    return [
-        (group_label(level), (values == level).to_numpy()) for level in ordered_groups(values, group_order)
-    ]
+    return [(group_label(level), (values == level).to_numpy()) for level in ordered_groups(values, group_order)]
 
 
 def _n_missing_group(df: pd.DataFrame, group_col: str | None) -> int:

@@ -76,16 +76,12 @@ def _observed_expected(
         tg = np.sort(t[codes == g])
         n_g[:, g] = len(tg) - np.searchsorted(tg, event_times, side="left")
         dead = np.sort(t[(codes == g) & (e == 1)])
-        d_g[:, g] = np.searchsorted(dead, event_times, side="right") - np.searchsorted(
-            dead, event_times, side="left"
-        )
+        d_g[:, g] = np.searchsorted(dead, event_times, side="right") - np.searchsorted(dead, event_times, side="left")
     d_all = d_g.sum(axis=1)
     share = n_g / n_all[:, None]
     expected = (d_all[:, None] * share).sum(axis=0)
     observed = d_g.sum(axis=0)
     # survdiff's variance: sum over times of d (n-d)/(n-1) [diag(share) - share share']
     factor = np.where(n_all > 1, d_all * (n_all - d_all) / np.maximum(n_all - 1, 1), 0.0)
-    variance = np.einsum("t,tg->g", factor, share)[:, None] * np.eye(k) - np.einsum(
-        "t,tg,th->gh", factor, share, share
-    )
+    variance = np.einsum("t,tg->g", factor, share)[:, None] * np.eye(k) - np.einsum("t,tg,th->gh", factor, share, share)
     return observed, expected, variance

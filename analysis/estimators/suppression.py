@@ -34,9 +34,7 @@ def suppress_counts(
     """Blank the small cells of one partition (cells adding up to a shown total); returns the
     blanked mapping and whether anything was blanked."""
     _check_min(min_count)
-    result = {
-        k: suppress_count(v, min_count=min_count, suppress_zero=suppress_zero) for k, v in counts.items()
-    }
+    result = {k: suppress_count(v, min_count=min_count, suppress_zero=suppress_zero) for k, v in counts.items()}
     blanked = [k for k, v in counts.items() if v is not None and result[k] is None]
     if secondary and len(blanked) == 1:
         candidates = [(v, k) for k, v in result.items() if v is not None and (v > 0 or suppress_zero)]

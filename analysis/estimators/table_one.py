@@ -107,9 +107,7 @@ def _continuous_row(
     spec: TableVariable, frames: list[tuple[str, pd.DataFrame]], overall: pd.DataFrame
 ) -> dict[str, Any]:
     by_group = [{"group": label, **_continuous_summary(frame[spec.name])} for label, frame in frames]
-    samples = [
-        pd.to_numeric(frame[spec.name], errors="coerce").dropna().to_numpy(float) for _, frame in frames
-    ]
+    samples = [pd.to_numeric(frame[spec.name], errors="coerce").dropna().to_numpy(float) for _, frame in frames]
     test, statistic_name, statistic, p, note = None, None, None, None, None
     if any(len(s) == 0 for s in samples):
         note = "not tested: a group has no non-missing values"
@@ -161,8 +159,7 @@ def _categorical_row(
     else:
         levels = observed
     by_group = [
-        {"group": label, **_categorical_summary(level_labels(frame[spec.name]), levels)}
-        for label, frame in frames
+        {"group": label, **_categorical_summary(level_labels(frame[spec.name]), levels)} for label, frame in frames
     ]
     table = np.array([[g["counts"][level] for level in levels] for g in by_group], dtype=float)
     test, statistic_name, statistic, p, note = _categorical_test(table)

@@ -65,6 +65,7 @@ def load_records(patient) -> PatientRecords:
         drugs.setdefault(component.regimen_id, []).append(component.drug)
     records.regimen_drugs = drugs
     records.site = Site.objects.get(pk=patient.site_id)
+    records.snapshot()
     return records
 
 

@@ -58,6 +58,12 @@ class PatientRecords:
     followups: list[FollowUp] = field(default_factory=list)
     #: regimen id → its drug components
     regimen_drugs: Mapping[int, list[Drug]] = field(default_factory=dict)
+    #: (model, pk) → the cross-form derived values as stored, to tell which rows need writing back
+    stored: dict[tuple[type, int], tuple] = field(default_factory=dict)
+
+    def snapshot(self) -> None:
+        """Remember the stored derived values (call right after loading, before any derivation)."""
+        self.stored = {(type(f), f.pk): cross_form_values(f) for f in self.all_forms()}
 
     def all_forms(self) -> Iterable[CaseReportForm]:
         for one in (self.enrolment, self.baseline, self.tumour, self.treatment_status):
@@ -284,9 +290,13 @@ _CROSS_FORM_FIELDS = {
 }
 
 
+def cross_form_values(form: CaseReportForm) -> tuple:
+    return tuple(getattr(form, n) for n in _CROSS_FORM_FIELDS.get(type(form), ()))
+
+
 def derive_patient(records: PatientRecords) -> list[CaseReportForm]:
-    """Recompute the cross-form derived values in memory; return the saved forms whose values changed."""
-    before = {id(f): tuple(getattr(f, n) for n in _CROSS_FORM_FIELDS.get(type(f), ())) for f in records.all_forms()}
+    """Recompute the cross-form derived values in memory; return the saved forms whose values differ from
+    what is stored (the in-memory instances may already carry new values from an earlier derivation)."""
     if records.baseline is not None:
         records.baseline.age_at_diagnosis = age_at_diagnosis(records.baseline, records.enrolment)
     number_evaluations(records.evaluations)
@@ -296,9 +306,11 @@ def derive_patient(records: PatientRecords) -> list[CaseReportForm]:
     for line in records.lines:
         line_outcome(line, by_line.get(line.pk, []) if line.pk else [])
     mark_baseline_labs(records.labs, records.lines)
+    # Forms saved in this request are not in `stored`; they were derived before being written.
     return [
         f for f in records.all_forms()
-        if f.pk and before[id(f)] != tuple(getattr(f, n) for n in _CROSS_FORM_FIELDS.get(type(f), ()))
+        if type(f) in _CROSS_FORM_FIELDS and (type(f), f.pk) in records.stored
+        and records.stored[(type(f), f.pk)] != cross_form_values(f)
     ]
 
 

@@ -382,9 +382,7 @@ def test_ph_test_matches_r_cox_zph_km(veteran_cox, covariate, chi2, df, p):
     ph = veteran_cox["ph_test"]
     assert ph["transform"] == "km"
     assert "cox.zph" in ph["method"]
-    row = (
-        ph["global"] if covariate == "GLOBAL" else next(r for r in ph["terms"] if r["covariate"] == covariate)
-    )
+    row = ph["global"] if covariate == "GLOBAL" else next(r for r in ph["terms"] if r["covariate"] == covariate)
     assert row["df"] == df
     assert_r(row["chi2"], chi2)
     assert_r(row["p"], p)
@@ -613,9 +611,7 @@ def test_km_rejects_degenerate_input(frame, kwargs, message):
 
 
 def test_km_accepts_boolean_events_and_reports_missing_groups():
-    df = pd.DataFrame(
-        {"duration_days": [1, 2, 3, 4], "event": [True, False, True, True], "g": ["a", "a", None, "b"]}
-    )
+    df = pd.DataFrame({"duration_days": [1, 2, 3, 4], "event": [True, False, True, True], "g": ["a", "a", None, "b"]})
     result = kaplan_meier(df, group_col="g")
     assert result["n_missing_group"] == 1
     assert [(g["group"], g["n"], g["events"]) for g in result["groups"]] == [("a", 2, 1), ("b", 1, 1)]
@@ -642,9 +638,7 @@ def test_logrank_two_groups_equals_lifelines_and_o_minus_e_balances(veteran):
     a, b = veteran[veteran.trt == 1], veteran[veteran.trt == 2]
     direct = logrank_test(a.duration_days, b.duration_days, a.event, b.event)
     assert result["chi2"] == pytest.approx(direct.test_statistic, rel=1e-12)
-    assert sum(g["observed"] for g in result["groups"]) == pytest.approx(
-        sum(g["expected"] for g in result["groups"])
-    )
+    assert sum(g["observed"] for g in result["groups"]) == pytest.approx(sum(g["expected"] for g in result["groups"]))
 
 
 def test_logrank_rejects_one_group_and_no_events():
@@ -713,9 +707,7 @@ def test_categorical_reference_level_reparametrises_the_model(small_cohort):
 
 
 def test_categorical_levels_follow_the_given_order_and_rows_name_level_and_reference(small_cohort):
-    spec = CovariateSpec(
-        name="ps", kind="categorical", reference="1", levels=("2", "1", "0"), label="ECOG PS"
-    )
+    spec = CovariateSpec(name="ps", kind="categorical", reference="1", levels=("2", "1", "0"), label="ECOG PS")
     (row_2, row_0) = cox_model(small_cohort, covariates=[spec])["terms"]
     assert (row_2["term"], row_2["level"], row_2["reference"], row_2["label"]) == (
         "ps[2]",
@@ -742,9 +734,7 @@ def test_unobserved_level_is_left_out_with_a_note(small_cohort):
 
 def test_binary_positive_value_and_continuous_scale(small_cohort):
     per_year = cox_model(small_cohort, covariates=[{"name": "age", "kind": "continuous"}])["terms"][0]
-    per_decade = cox_model(small_cohort, covariates=[{"name": "age", "kind": "continuous", "scale": 10}])[
-        "terms"
-    ][0]
+    per_decade = cox_model(small_cohort, covariates=[{"name": "age", "kind": "continuous", "scale": 10}])["terms"][0]
     assert per_decade["coef"] == pytest.approx(10 * per_year["coef"], rel=1e-8)
     assert per_decade["scale"] == 10
     female = cox_model(small_cohort, covariates=[{"name": "sex", "kind": "binary", "positive": "female"}])
@@ -835,9 +825,9 @@ def brute_force_concordance(t, e, risk):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.integers(1, 12), st.integers(0, 1), st.integers(0, 3)), min_size=2, max_size=40
-    ).filter(lambda rows: any(e for _, e, _ in rows) and len({t for t, _, _ in rows}) > 1)
+    st.lists(st.tuples(st.integers(1, 12), st.integers(0, 1), st.integers(0, 3)), min_size=2, max_size=40).filter(
+        lambda rows: any(e for _, e, _ in rows) and len({t for t, _, _ in rows}) > 1
+    )
 )
 def test_concordance_matches_pairwise_definition_with_ties(rows):
     t, e, risk = (np.array(col, dtype=float) for col in zip(*rows, strict=True))
@@ -891,9 +881,7 @@ def test_proportion_rejects_bad_counts(count, n, message):
 
 
 def test_response_rates_exclude_missing_from_the_denominator():
-    df = pd.DataFrame(
-        {"orr": [1, 0, 1, None, 0, 1, True], "g": ["NEC", "NEC", "NEC", "NEC", "NET", "NET", "NET"]}
-    )
+    df = pd.DataFrame({"orr": [1, 0, 1, None, 0, 1, True], "g": ["NEC", "NEC", "NEC", "NEC", "NET", "NET", "NET"]})
     result = response_rates(df, flag_col="orr", group_col="g")
     assert (result["overall"]["count"], result["overall"]["n"], result["overall"]["n_missing"]) == (4, 6, 1)
     nec, net = result["groups"]
@@ -926,9 +914,7 @@ def baseline() -> pd.DataFrame:
 
 def test_table_one_continuous_row_matches_numpy_and_scipy(baseline):
     two = baseline[baseline.group != "MiNEN"]
-    table = table_one(
-        two, group_col="group", variables=[{"name": "age", "kind": "continuous", "label": "Age"}]
-    )
+    table = table_one(two, group_col="group", variables=[{"name": "age", "kind": "continuous", "label": "Age"}])
     (row,) = table["rows"]
     assert [g["group"] for g in table["groups"]] == ["NEC", "NET G3"]
     for cell in row["by_group"]:
@@ -1003,9 +989,7 @@ def test_table_one_missing_categorical_values_are_counted_not_percentaged():
 
 
 def test_table_one_degenerate_rows_are_reported_untested():
-    df = pd.DataFrame(
-        {"g": ["a", "a", "b", "b"], "x": [1, 1, 1, 1], "y": [1.0, 2.0, None, None], "z": ["k"] * 4}
-    )
+    df = pd.DataFrame({"g": ["a", "a", "b", "b"], "x": [1, 1, 1, 1], "y": [1.0, 2.0, None, None], "z": ["k"] * 4})
     rows = table_one(
         df,
         group_col="g",
