@@ -1,16 +1,22 @@
 """Audit events for Django's own User model (role and account changes are part of the trail).
 
-Every registry model is tracked where it is defined, with `registry.audit.tracking.audited`.
+Triggers on a third-party model go on a proxy model in our app, so the migration that installs them is
+ours (pgtrigger's documented pattern), not a migration inside django.contrib.auth. Every registry model
+is tracked where it is defined, with `registry.audit.tracking.audited`.
 """
 
 import pghistory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
-pghistory.track(
+
+@pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
     exclude=["password", "last_login"],
-    app_label="audit",
     model_name="UserEvent",
-)(get_user_model())
+)
+class TrackedUser(User):
+    class Meta:
+        proxy = True
+        verbose_name = "user (audited)"

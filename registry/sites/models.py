@@ -72,7 +72,7 @@ class SiteMembership(TimeStampedModel):
                 fields=["user", "site", "role"], name="membership_unique_user_site_role", nulls_distinct=False
             ),
             models.CheckConstraint(
-                condition=Q(site__isnull=False) | Q(role__in=[r.value for r in STUDY_WIDE_ROLES]),
+                condition=Q(site__isnull=False) | Q(role__in=sorted(r.value for r in STUDY_WIDE_ROLES)),
                 name="membership_site_required_for_site_roles",
                 violation_error_message="Site roles (coordinator, investigator, monitor) need a site.",
             ),

@@ -144,7 +144,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='sitemembership',
-            constraint=models.CheckConstraint(condition=models.Q(('site__isnull', False), ('role__in', ['central_pathologist', 'statistician', 'data_manager']), _connector='OR'), name='membership_site_required_for_site_roles', violation_error_message='Site roles (coordinator, investigator, monitor) need a site.'),
+            constraint=models.CheckConstraint(condition=models.Q(('site__isnull', False), ('role__in', ['central_pathologist', 'data_manager', 'statistician']), _connector='OR'), name='membership_site_required_for_site_roles', violation_error_message='Site roles (coordinator, investigator, monitor) need a site.'),
         ),
         pgtrigger.migrations.AddTrigger(
             model_name='sitemembership',
