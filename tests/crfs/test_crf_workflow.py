@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from registry.core.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
+from registry.core.errors import Conflict, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed
 from registry.crfs.models import EditCheckFinding, FormStatus, LocalPathology, TreatmentLine
 from registry.crfs.services import (
     form_create,
@@ -124,6 +124,8 @@ def test_stale_version_is_refused(casebook, coordinator_a):
     assert exc.value.status_code == 412
     form.refresh_from_db()
     assert form.tnm_t == "T3"
+    with pytest.raises(PreconditionRequired):
+        form_update(form, data={"tnm_t": "T4"}, user=coordinator_a, expected_version=None)
 
 
 def test_locked_form_refuses_edits_and_deletion(casebook, coordinator_a, data_manager):

@@ -22,6 +22,7 @@ from registry.sites.models import Country, Role
 from tests.factories.crfs import EnrolmentFactory, form_data
 from tests.factories.sites import SiteFactory, member
 
+
 def enrolment_data():
     return form_data(EnrolmentFactory)
 

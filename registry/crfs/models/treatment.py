@@ -97,7 +97,10 @@ class TreatmentLine(CaseReportForm):
         ordering = ["patient", "line_number"]
         constraints = [
             models.UniqueConstraint(fields=["patient", "line_number"], name="treatmentline_unique_number"),
-            *form_constraints("treatmentline", ("start_date", "end_date", "clinical_progression_date", "date_progression"), ("n_cycles",)),
+            *form_constraints(
+                "treatmentline", ("start_date", "end_date", "clinical_progression_date", "date_progression"),
+                ("n_cycles",),
+            ),
         ]
 
     def conditionally_required(self) -> dict[str, str]:

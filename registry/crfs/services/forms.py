@@ -16,7 +16,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from registry.audit.tracking import audit_context
-from registry.core.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
+from registry.core.errors import Conflict, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed
 from registry.crfs.casebook import load_records, with_overrides
 from registry.crfs.catalogue import FormFamily, family, family_of
 from registry.crfs.derive import PatientRecords, derive_form
@@ -29,6 +29,7 @@ from registry.crfs.services.checks import (
     refresh_patient,
 )
 from registry.crfs.services.data import apply_data
+from registry.crfs.signals import form_submitted
 from registry.patients.models import Patient
 from registry.sites.models import Role
 from registry.sites.scoping import DATA_ENTRY, has_role
@@ -98,6 +99,11 @@ def _save_input(form: CaseReportForm, fam: FormFamily, records: PatientRecords, 
     block_introduced_errors(before, findings_for(with_overrides(records, [form])))
 
 
+def _one_per_patient_attr(fam: FormFamily) -> str:
+    return {"enrolment": "enrolment", "baseline": "baseline", "tumour": "tumour",
+            "treatment_status": "treatment_status"}[fam.code]
+
+
 @transaction.atomic
 def form_create(*, patient: Patient, family_code: str, data: Mapping[str, Any], user,
                 reason: str | None = None) -> CaseReportForm:
@@ -113,10 +119,6 @@ def form_create(*, patient: Patient, family_code: str, data: Mapping[str, Any], 
     return _write(form, records, user=user, context={"reason": reason, "action": f"{fam.code}.create"})
 
 
-def _one_per_patient_attr(fam: FormFamily) -> str:
-    return {"enrolment": "enrolment", "baseline": "baseline", "tumour": "tumour",
-            "treatment_status": "treatment_status"}[fam.code]
-
 
 @transaction.atomic
 def form_update(form: CaseReportForm, *, data: Mapping[str, Any], user, expected_version: int,
@@ -126,7 +128,8 @@ def form_update(form: CaseReportForm, *, data: Mapping[str, Any], user, expected
     fam = family_of(form)
     _require_role(user, DATA_ENTRY, form.patient, "enter data")
     if expected_version is None:
-        raise StaleVersion("The version the change is based on is required.", rule="version")
+        raise PreconditionRequired("The version the change is based on is required (If-Match).",
+                                   field="expected_version", rule="version")
     patient, current = _lock(form, expected_version)
     if current.status == FormStatus.LOCKED:
         raise Conflict("This form is locked; a data manager must unlock it first.", rule="locked")
@@ -157,6 +160,7 @@ def form_submit(form: CaseReportForm, *, user, expected_version: int | None = No
     raise_on_errors([f for f in findings_on(findings_for(records), current) if f.severity == "E"])
     current.status, current.submitted_by, current.submitted_at = FormStatus.SUBMITTED, user, timezone.now()
     current.version += 1
+    transaction.on_commit(lambda: form_submitted.send(sender=type(current), form=current, user=user, family=fam.code))
     return _write(current, records, user=user, context={"action": f"{fam.code}.submit"})
 
 

@@ -1,0 +1,171 @@
+"""Read-only access from the analysis app to the registry (DESIGN.md §2: `analysis → registry` via selectors).
+
+`registry_snapshot()` reads every table the analysis dataset needs with one `.values()` query per table, so
+building the dataset costs the same number of queries for 10 patients or 100,000 (pinned in the tests).
+Nothing here writes to the registry. The second half holds the reads of the analysis app's own tables
+(definitions, runs, results) for pages, API and reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from registry.crfs.models import (
+    Baseline,
+    Enrolment,
+    FollowUp,
+    LabResult,
+    LocalPathology,
+    RegimenComponent,
+    ResponseEvaluation,
+    SystemicTreatmentStatus,
+    TreatmentLine,
+    TumourStaging,
+)
+from registry.patients.models import Patient
+from registry.sites.models import Role
+from registry.sites.scoping import has_role
+
+#: Form statuses in workflow order; a run may restrict itself to forms at or past one of them.
+STATUS_ORDER = ("draft", "submitted", "verified", "locked")
+#: Baseline laboratory analytes the dataset carries (above-ULN flags).
+BASELINE_ANALYTES = ("alp", "ldh", "platelets", "crp", "cga", "nse")
+#: Roles that may see the analysis pages, API and figures.
+ANALYSIS_ROLES = frozenset({Role.STATISTICIAN, Role.DATA_MANAGER})
+#: Roles that may change definitions and settings and ask for a recompute.
+ANALYSIS_MANAGERS = frozenset({Role.DATA_MANAGER})
+
+
+@dataclass
+class RegistrySnapshot:
+    """Plain rows (dicts) of every registry table the dataset is built from."""
+
+    patients: list[dict[str, Any]] = field(default_factory=list)
+    enrolments: list[dict[str, Any]] = field(default_factory=list)
+    baselines: list[dict[str, Any]] = field(default_factory=list)
+    tumours: list[dict[str, Any]] = field(default_factory=list)
+    specimens: list[dict[str, Any]] = field(default_factory=list)
+    labs: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    treatment_status: list[dict[str, Any]] = field(default_factory=list)
+    regimen_components: list[dict[str, Any]] = field(default_factory=list)
+    classifications: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def _statuses(minimum_status: str) -> list[str]:
+    if minimum_status not in STATUS_ORDER:
+        raise ValueError(f"unknown form status {minimum_status!r}")
+    return list(STATUS_ORDER[STATUS_ORDER.index(minimum_status):])
+
+
+def registry_snapshot(*, minimum_status: str = "draft") -> RegistrySnapshot:
+    """Every row the analysis dataset needs, one query per table (12 queries whatever the cohort size)."""
+    ok = Q(status__in=_statuses(minimum_status))
+    snap = RegistrySnapshot()
+    snap.patients = list(Patient.objects.order_by("pk").values(
+        "id", "study_id", "site_id", "site__country", "withdrawn"))
+    snap.enrolments = list(Enrolment.objects.filter(ok).values(
+        "patient_id", "eligible", "date_of_diagnosis", "date_of_diagnosis_precision", "registration_date"))
+    snap.baselines = list(Baseline.objects.filter(ok).values(
+        "patient_id", "sex", "date_of_birth", "date_of_birth_precision", "ecog_ps"))
+    snap.tumours = list(TumourStaging.objects.filter(ok).values(
+        "patient_id", "primary_site", "primary_site_group", "disease_extent_at_diagnosis", "advanced_disease_date",
+        "metastatic_sites", "resection_of_primary"))
+    snap.specimens = list(LocalPathology.objects.filter(ok).order_by("patient_id", "specimen_date", "pk").values(
+        "patient_id", "is_diagnostic", "specimen_date", "ki67_percent", "cell_type", "local_diagnosis"))
+    # Baseline samples: `is_baseline` is derived against the linked line (no link = line 1).
+    snap.labs = list(LabResult.objects.filter(ok, is_baseline=True, analyte__in=BASELINE_ANALYTES).values(
+        "patient_id", "line_id", "analyte", "above_uln", "value_x_uln"))
+    snap.lines = list(TreatmentLine.objects.filter(ok).order_by("patient_id", "line_number", "pk").values(
+        "id", "patient_id", "line_number", "intent", "regimen_id", "regimen__code", "backbone_regimen_id",
+        "start_date", "start_date_precision", "n_cycles", "clinical_progression", "clinical_progression_date",
+        "clinical_progression_date_precision", "is_platinum_etoposide", "contains_platinum_any",
+        "is_temozolomide_based", "ecog_ps_at_start"))
+    snap.evaluations = list(ResponseEvaluation.objects.filter(ok, line__intent="palliative").order_by(
+        "patient_id", "eval_date", "pk").values("patient_id", "line_id", "eval_date", "overall_response"))
+    snap.followups = list(FollowUp.objects.filter(ok).order_by("patient_id", "visit_date", "pk").values(
+        "patient_id", "visit_date", "vital_status", "date_last_known_alive", "date_last_known_alive_precision",
+        "date_of_death", "date_of_death_precision"))
+    snap.treatment_status = list(SystemicTreatmentStatus.objects.filter(ok).values(
+        "patient_id", "received_palliative_systemic"))
+    snap.regimen_components = list(RegimenComponent.objects.values(
+        "regimen_id", "drug__code", "drug__is_cytotoxic", "drug__platinum_agent"))
+    snap.classifications = final_classifications([p["id"] for p in snap.patients])
+    return snap
+
+
+def final_classifications(patient_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """patient id → {final_diagnosis, final_ki67, ki67_is_central, group} from central review (one query)."""
+    from registry.pathology.selectors import analysis_group, final_classification_for_patients
+
+    return {
+        patient_id: {
+            "final_diagnosis": final.final_diagnosis,
+            "final_ki67": final.final_ki67,
+            "ki67_is_central": final.ki67_source == "central",
+            "group": analysis_group(final),
+        }
+        for patient_id, final in final_classification_for_patients(patient_ids).items()
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The analysis app's own tables
+
+
+def can_view_analyses(user) -> bool:
+    """Statisticians and data managers (study-wide or at any site) see analyses; nobody else."""
+    return has_role(user, ANALYSIS_ROLES)
+
+
+def can_manage_analyses(user) -> bool:
+    """Data managers edit definitions and settings and ask for recomputes."""
+    return has_role(user, ANALYSIS_MANAGERS)
+
+
+def definition_list(*, enabled_only: bool = False) -> QuerySet:
+    """Analysis definitions in report order."""
+    from analysis.models import AnalysisDefinition
+
+    qs = AnalysisDefinition.objects.order_by("display_order", "code")
+    return qs.filter(enabled=True) if enabled_only else qs
+
+
+def run_list() -> QuerySet:
+    """Runs, newest first (without the frozen dataset blob)."""
+    from analysis.models import AnalysisRun
+
+    return AnalysisRun.objects.defer("dataset").select_related("requested_by").order_by("-created_at", "-pk")
+
+
+def latest_good_results() -> dict[str, Any]:
+    """definition code → the newest succeeded result of a finished run (older good results stay visible
+    when a later run fails), with its run and figures; one query plus one for the figures."""
+    from analysis.models import AnalysisFigure, AnalysisResult, ResultStatus, RunStatus
+
+    results = list(
+        AnalysisResult.objects.filter(status=ResultStatus.SUCCEEDED,
+                                      run__status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL])
+        .select_related("run").defer("run__dataset")
+        .order_by("definition_code", "-run__finished_at", "-run_id")
+        .distinct("definition_code")
+    )
+    figures: dict[int, list] = {}
+    for fig in AnalysisFigure.objects.filter(result__in=[r.pk for r in results]).only(
+            "id", "result_id", "name", "fmt", "title").order_by("pk"):
+        figures.setdefault(fig.result_id, []).append(fig)
+    for result in results:
+        result.figure_list = figures.get(result.pk, [])
+    return {r.definition_code: r for r in results}
+
+
+def figure_get(pk: int):
+    """One stored figure (the view checks the role before calling)."""
+    from analysis.models import AnalysisFigure
+
+    return AnalysisFigure.objects.select_related("result").get(pk=pk)
