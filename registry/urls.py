@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from registry.core import twofactor_views
 from registry.core import views as core_views
 
 api_v1 = [
@@ -21,6 +22,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/2fa/setup/", twofactor_views.setup, name="twofactor_setup"),
+    path("accounts/2fa/verify/", twofactor_views.verify, name="twofactor_verify"),
     path("admin/", admin.site.urls),
     path("patients/", include("registry.crfs.urls")),
     path("pathology/", include("registry.pathology.urls")),

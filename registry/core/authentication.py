@@ -21,4 +21,18 @@ class AuditedTokenAuthentication(_AuditUserMixin, authentication.TokenAuthentica
 
 
 class AuditedSessionAuthentication(_AuditUserMixin, authentication.SessionAuthentication):
-    pass
+    """Browser sessions; a privileged session without its second factor verified does not authenticate."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        from django.conf import settings
+
+        from registry.core.twofactor import requires_two_factor
+
+        user = result[0]
+        verified = getattr(request._request.user, "is_verified", lambda: False)()
+        if settings.REGISTRY_REQUIRE_2FA and not verified and requires_two_factor(user):
+            return None
+        return result
