@@ -8,7 +8,10 @@ from __future__ import annotations
 from importlib import import_module
 
 #: Dotted paths of loader functions, in dependency order. Each takes `stdout` and returns nothing.
-DEMO_LOADERS: list[str] = []
+DEMO_LOADERS: list[str] = [
+    "registry.crfs.demo.loader.load_demo_cohort",
+    "registry.queries.demo.load_queries_demo",
+]
 
 
 def load_demo(stdout) -> None:
