@@ -322,8 +322,9 @@ def suppress_km_result(result: Mapping[str, Any], minimum: int) -> dict[str, Any
     if km is not None:
         for group in km["groups"]:
             if suppress_count(group["n"], min_count=minimum) is None:
+                label = group["group"]
                 group.clear()
-                group.update({"group": group.get("group"), "suppressed": True, "n": None})
+                group.update({"group": label, "suppressed": True, "n": None})
                 continue
             group["suppressed"] = False
             blanked, _ = suppress_counts({"events": group["events"], "censored": group["censored"]},

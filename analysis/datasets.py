@@ -7,7 +7,8 @@ testable without a database and the same code runs in the bench on synthetic row
 Rules (each is asserted by a hand-worked test in tests/analysis/test_datasets.py):
 
 - Partial dates: month precision → the 15th, year precision → 1 July; every imputed date is named in
-  `imputed_dates` and flagged in `date_imputed`.
+  `imputed_dates`; `date_imputed` flags an imputed origin or endpoint date (diagnosis, line-1 start, death,
+  last known alive, clinical progression) — a year-only birth date (the privacy default) is listed, not flagged.
 - "Line 1" is the first *palliative* treatment line (adjuvant/neoadjuvant lines are not the first line of
   treatment for advanced disease). `line1_is_chemotherapy`: its regimen (or backbone) has a cytotoxic drug.
 - Time origin of OS and PFS = start of line 1 (DOMAIN.md 6.2). OS from diagnosis uses the diagnosis date.
@@ -52,6 +53,9 @@ GROUPS = ("NEC", "NET_G3")
 GROUP_LABELS = {"NEC": "NEC", "NET_G3": "NET G3"}
 PS_GROUPS = ("0", "1", "2", "3-4")
 AGE_GROUPS = ("<65", "65-74", ">=75")
+#: Imputing one of these moves an origin or an event, so `date_imputed` flags it.
+ENDPOINT_DATES = frozenset({"date_of_diagnosis", "line1_start", "date_of_death", "date_last_known_alive",
+                            "clinical_progression_date"})
 #: Central NEC diagnoses → cell type (DOMAIN.md F9).
 NEC_CELL_TYPES = {"NEC_small": "small_cell", "NEC_large": "large_cell", "NEC_nos": "nos"}
 
@@ -290,7 +294,7 @@ def _patient_row(patient, enrolment, baseline, tumour, treatment_status, specime
     if not row["p4"]:
         row.update(orr=None, dcr=None, immediate_progression_evaluable=None)
     row["imputed_dates"] = ",".join(dates.imputed)
-    row["date_imputed"] = bool(dates.imputed)
+    row["date_imputed"] = bool(set(dates.imputed) & ENDPOINT_DATES)
     return row
 
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("pathology/", include("registry.pathology.urls")),
     path("queries/", include("registry.queries.urls")),
     path("exports/", include("registry.exports.urls")),
+    path("redcap/", include("registry.exports.redcap.urls")),
     path("analysis/", include("analysis.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -19,7 +19,22 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class ReviewForm(forms.ModelForm):
+class BootstrapMixin:
+    """Bootstrap 5 classes on every widget (the templates render fields in a loop)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect | forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+
+
+class ReviewForm(BootstrapMixin, forms.ModelForm):
     material_received = forms.MultipleChoiceField(choices=Material.choices, required=False,
                                                   widget=forms.CheckboxSelectMultiple)
     adequate_material = forms.TypedChoiceField(choices=[("true", "Yes"), ("false", "No")],
@@ -32,15 +47,15 @@ class ReviewForm(forms.ModelForm):
         widgets = {"review_date": DateInput(), "comment": forms.Textarea(attrs={"rows": 3})}
 
 
-class AssignForm(forms.Form):
+class AssignForm(BootstrapMixin, forms.Form):
     reviewer = forms.ModelChoiceField(queryset=_people({Role.CENTRAL_PATHOLOGIST}), label="Pathologist")
 
 
-class PriorityForm(forms.Form):
+class PriorityForm(BootstrapMixin, forms.Form):
     priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int)
 
 
-class AdjudicationForm(forms.Form):
+class AdjudicationForm(BootstrapMixin, forms.Form):
     participants = forms.ModelMultipleChoiceField(
         queryset=_people({Role.CENTRAL_PATHOLOGIST, Role.DATA_MANAGER}), widget=forms.CheckboxSelectMultiple)
     final_diagnosis = forms.ChoiceField(choices=FinalDiagnosis.choices)
@@ -50,7 +65,7 @@ class AdjudicationForm(forms.Form):
     decided_on = forms.DateField(widget=DateInput(), required=False)
 
 
-class ShipmentForm(forms.Form):
+class ShipmentForm(BootstrapMixin, forms.Form):
     shipped_on = forms.DateField(widget=DateInput())
     courier_reference = forms.CharField(max_length=100, required=False)
     materials = forms.MultipleChoiceField(choices=[c for c in Material.choices if c[0] != Material.BLOCK],
@@ -65,12 +80,12 @@ class ShipmentForm(forms.Form):
         return items
 
 
-class ReceiveForm(forms.Form):
+class ReceiveForm(BootstrapMixin, forms.Form):
     received_on = forms.DateField(widget=DateInput())
     condition_on_receipt = forms.CharField(max_length=200, required=False)
 
 
-class ReturnBlocksForm(forms.Form):
+class ReturnBlocksForm(BootstrapMixin, forms.Form):
     returned_on = forms.DateField(widget=DateInput())
     courier_reference = forms.CharField(max_length=100, required=False)
 

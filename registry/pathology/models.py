@@ -208,7 +208,9 @@ class CentralReview(TimeStampedModel):
     read_number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(2)])
     review_date = models.DateField()
     submitted_at = models.DateTimeField()
-    material_received = ArrayField(models.CharField(max_length=16, choices=Material.choices), default=list)
+    # Empty on input means "what was received for the specimen" (filled in by the service).
+    material_received = ArrayField(models.CharField(max_length=16, choices=Material.choices), default=list,
+                                   blank=True)
     blinded_to_local_diagnosis = models.BooleanField(default=True)
     blinded_to_outcome = models.BooleanField(default=True)
     adequate_material = models.BooleanField()

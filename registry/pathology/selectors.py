@@ -158,7 +158,7 @@ def blinded_for(user, case: ReviewCase, roles: set[str] | None = None) -> bool:
 def case_view(user, case: ReviewCase) -> CaseView:
     """Everything the user may see of a case (a constant number of queries)."""
     blinded = blinded_for(user, case)
-    shipments = list(Shipment.objects.filter(specimen_id=case.specimen_id)
+    shipments = list(Shipment.objects.filter(specimen_id=case.specimen_id).select_related("specimen__patient")
                      .prefetch_related(Prefetch("items", queryset=ShipmentItem.objects.order_by("material")))
                      .order_by("shipped_on", "pk"))
     received = sorted({i.material for s in shipments if s.received_on for i in s.items.all()})

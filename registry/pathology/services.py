@@ -281,7 +281,7 @@ def _build_review(case: ReviewCase, user, data: Mapping[str, Any], read_number: 
                                rule="unknown_field")
     values = {k: v for k, v in data.items() if v is not None}
     values.setdefault("review_date", timezone.localdate())
-    if "material_received" not in values:
+    if not values.get("material_received"):
         values["material_received"] = sorted(received_material(case.specimen_id))
     review = CentralReview(case=case, specimen=case.specimen, reviewer=user, read_number=read_number,
                            submitted_at=timezone.now(), **values)

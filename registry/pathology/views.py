@@ -78,10 +78,12 @@ def queue(request):
     filters = CaseFilter(request.GET or None, queryset=cases, request=request)
     listing = Paginator(filters.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     roles = roles_of(request.user)
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(request, "pathology/queue.html", {
         "filters": filters, "page_obj": listing, "rows": selectors.queue_rows(listing, request.user),
         "overdue_days": selectors.overdue_days(), "is_reviewer": "central_pathologist" in roles,
-        "query": request.GET.copy().urlencode() if request.GET else "",
+        "query": query.urlencode(), "selected_status": request.GET.getlist("status"),
     })
 
 

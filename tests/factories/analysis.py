@@ -113,3 +113,32 @@ def analysis_patient(
     if final is not None:
         forms["final"] = classify(patient, final, ki67=central_ki67)
     return forms
+
+
+_SITES = ("pancreas", "rectum", "stomach", "colon_right", "jejunum_ileum")
+_RESPONSES = ("PD", "SD", "PR", "SD", "PD", "CR", "SD")
+
+
+def cohort(site, *, n_nec: int = 8, n_net: int = 6, user=None) -> list[dict[str, Any]]:
+    """A small deterministic NEC + NET G3 cohort with events, censoring and covariate variation in both groups."""
+    patients = []
+    for i in range(n_nec + n_net):
+        nec = i < n_nec
+        start = date(2021, 1, 4) + timedelta(days=17 * i)
+        first = start + timedelta(days=49 + (i % 3) * 7)
+        response = _RESPONSES[i % len(_RESPONSES)]
+        evaluations = [(first, response)]
+        if response != "PD":
+            evaluations.append((first + timedelta(days=63), "PD" if i % 2 else "SD"))
+        died = i % 3 != 2
+        patients.append(analysis_patient(
+            site, user=user, diagnosis=start - timedelta(days=21), sex="male" if i % 2 else "female",
+            birth_year=1940 + (i * 7) % 35, ps=i % 4, primary_site=_SITES[i % len(_SITES)],
+            line1_start=start, regimen="carbo_etop" if nec or i % 2 else "captem",
+            evaluations=[] if i % 7 == 6 else evaluations,
+            died_on=start + timedelta(days=150 + 41 * i + (0 if nec else 200)) if died else None,
+            alive_on=None if died else start + timedelta(days=400 + 10 * i),
+            alp=("150", "105") if i % 2 == 0 else ("80", "105"),
+            final="NEC_large" if nec else "NET_G3",
+            central_ki67=Decimal(str(70 + i)) if nec and i % 3 else Decimal(str(30 + i))))
+    return patients

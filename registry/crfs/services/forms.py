@@ -29,7 +29,7 @@ from registry.crfs.services.checks import (
     refresh_patient,
 )
 from registry.crfs.services.data import apply_data
-from registry.crfs.signals import form_submitted
+from registry.crfs.signals import form_changed, form_submitted
 from registry.patients.models import Patient
 from registry.sites.models import Role
 from registry.sites.scoping import DATA_ENTRY, has_role
@@ -116,6 +116,8 @@ def form_create(*, patient: Patient, family_code: str, data: Mapping[str, Any], 
         raise Conflict(f"The patient already has a {fam.label} form; update it instead.", rule="one_per_patient")
     form = fam.model(patient=patient, created_by=user)
     _save_input(form, fam, records, data, creating=True)
+    transaction.on_commit(lambda: form_changed.send(sender=type(form), form=form, user=user, family=fam.code,
+                                                    changed_fields=list(data)))
     return _write(form, records, user=user, context={"reason": reason, "action": f"{fam.code}.create"})
 
 
@@ -140,6 +142,8 @@ def form_update(form: CaseReportForm, *, data: Mapping[str, Any], user, expected
     if current.status == FormStatus.VERIFIED:
         current.status, current.verified_by, current.verified_at = FormStatus.SUBMITTED, None, None
     current.version += 1
+    transaction.on_commit(lambda: form_changed.send(sender=type(current), form=current, user=user, family=fam.code,
+                                                    changed_fields=list(data)))
     return _write(current, records, user=user, context={"reason": reason, "action": f"{fam.code}.update"})
 
 

@@ -23,8 +23,10 @@ from registry.sites.scoping import has_role, scope_queryset
 _Detail = inline_serializer("PathologyCaseDetail", fields={"id": serializers.IntegerField()})
 
 
-def _detail(request, case) -> Response:
-    case = selectors.case_get_for_user(request.user, case.pk)
+def _detail(request, case, *, fresh: bool = False) -> Response:
+    """The case as the caller may see it (re-read after a write, so status and blinding are current)."""
+    if not fresh:
+        case = selectors.case_get_for_user(request.user, case.pk)
     return Response(s.case_detail_data(selectors.case_view(request.user, case)))
 
 
@@ -48,7 +50,7 @@ class CaseList(generics.ListAPIView):
 class CaseDetail(APIView):
     @extend_schema(responses=_Detail)
     def get(self, request, pk):
-        return _detail(request, selectors.case_get_for_user(request.user, pk))
+        return _detail(request, selectors.case_get_for_user(request.user, pk), fresh=True)
 
 
 class CaseHistory(APIView):

@@ -1,0 +1,1 @@
+"""Server-rendered pages for case report forms (views, ModelForm factories, page-shaped reads)."""

@@ -1,0 +1,1 @@
+"""REDCap compatibility: project metadata in REDCap's terms and an API that REDCap clients use unchanged."""

@@ -1,0 +1,207 @@
+"""The wide shape: one row per patient, analysis-ready, with the derived variables of the analysis dataset.
+
+The derivations are `analysis.datasets.build_rows` (pure, no Django: the one definition of OS, PFS, response,
+populations, …), fed patient chunk by patient chunk from a snapshot read here with one `.values()` query per
+table and chunk, so memory is bounded by the chunk size, not the cohort. The reads mirror
+`analysis.selectors.registry_snapshot` restricted to a chunk of patients (that selector reads the whole
+registry at once); tests/exports/test_wide.py pins that both give the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import Q
+
+from registry.crfs.models import (
+    Baseline,
+    Enrolment,
+    FollowUp,
+    LabResult,
+    LocalPathology,
+    RegimenComponent,
+    ResponseEvaluation,
+    SystemicTreatmentStatus,
+    TreatmentLine,
+    TumourStaging,
+)
+from registry.exports.writers.columns import Column
+from registry.patients.models import Patient
+
+BASELINE_ANALYTES = ("alp", "ldh", "platelets", "crp", "cga", "nse")
+B01 = {1: "Yes", 0: "No"}
+TF = {True: "Yes", False: "No"}
+
+#: Label, kind, unit and value labels of the dataset's columns (DOMAIN.md F10 and §6).
+WIDE_SPEC: dict[str, tuple[str, str, str, dict | None]] = {
+    "patient_id": ("Internal patient number", "integer", "", None),
+    "study_id": ("Study id (pseudonym)", "string", "", None),
+    "site_id": ("Internal site number", "integer", "", None),
+    "country": ("Country of the site", "string", "", None),
+    "withdrawn": ("Withdrawn from the study", "boolean", "", TF),
+    "eligible": ("Eligible (all four inclusion criteria)", "boolean", "", TF),
+    "advanced": ("Advanced disease (metastatic/locally advanced unresectable)", "boolean", "", TF),
+    "p0": ("Population P0: eligible, not withdrawn", "boolean", "", TF),
+    "p1": ("Population P1: P0 with advanced disease", "boolean", "", TF),
+    "p2": ("Population P2: P1 centrally NEC or NET G3", "boolean", "", TF),
+    "p3": ("Population P3: P2 with palliative chemotherapy in line 1", "boolean", "", TF),
+    "p4": ("Population P4: P3 with an evaluable response evaluation", "boolean", "", TF),
+    "final_diagnosis": ("Final (central) diagnosis", "string", "", None),
+    "classification": ("Flow-diagram category of the central classification", "string", "", None),
+    "group": ("Analysis group", "string", "", {"NEC": "NEC", "NET_G3": "NET G3"}),
+    "age_years": ("Age at line-1 start (else at diagnosis)", "float", "years", None),
+    "age_group": ("Age group", "string", "", {"<65": "< 65", "65-74": "65–74", ">=75": "≥ 75"}),
+    "sex": ("Sex", "string", "", {"male": "Male", "female": "Female"}),
+    "male": ("Male sex", "integer", "", B01),
+    "ps": ("ECOG performance status at line-1 start (else baseline)", "integer", "", None),
+    "ps_group": ("ECOG PS group", "string", "", {"0": "0", "1": "1", "2": "2", "3-4": "3–4"}),
+    "ki67": ("Ki-67 (central when reviewed, else local)", "float", "%", None),
+    "ki67_source": ("Source of Ki-67", "string", "", {"central": "Central review", "local": "Local pathology"}),
+    "ki67_high": ("Ki-67 at or above the configured cut-off", "integer", "", B01),
+    "cell_type": ("Cell type of NEC", "string", "", None),
+    "alp_above_uln": ("ALP above ULN at line-1 baseline", "integer", "", B01),
+    "alp_x_uln": ("ALP at line-1 baseline", "float", "× ULN", None),
+    "ldh_above_uln": ("LDH above ULN at line-1 baseline", "integer", "", B01),
+    "platelets_above_uln": ("Platelets above ULN at line-1 baseline", "integer", "", B01),
+    "crp_above_uln": ("CRP above ULN at line-1 baseline", "integer", "", B01),
+    "cga_above_uln": ("Chromogranin A above ULN at line-1 baseline", "integer", "", B01),
+    "nse_above_uln": ("NSE above ULN at line-1 baseline", "integer", "", B01),
+    "primary_site": ("Primary tumour site", "string", "", None),
+    "primary_site_group": ("Primary site group", "string", "", None),
+    "colorectal_primary": ("Colorectal primary", "integer", "", B01),
+    "liver_metastases": ("Liver metastases at diagnosis", "integer", "", B01),
+    "resection_of_primary": ("Resection of the primary", "string", "", None),
+    "received_palliative_systemic": ("Received palliative systemic treatment", "string", "",
+                                     {"yes": "Yes", "no": "No"}),
+    "line1_number": ("Line number of line 1 (first palliative line)", "integer", "", None),
+    "line1_start": ("Start of line 1 (imputed when partial)", "date", "", None),
+    "line1_regimen": ("Regimen of line 1", "string", "", None),
+    "line1_regimen_class": ("Regimen class of line 1", "string", "", None),
+    "line1_platinum_etoposide": ("Line 1 is platinum-etoposide", "integer", "", B01),
+    "line1_is_chemotherapy": ("Line 1 contains a cytotoxic drug", "integer", "", B01),
+    "line1_n_cycles": ("Cycles of line 1", "integer", "cycles", None),
+    "os_days": ("Overall survival from line-1 start", "integer", "days", None),
+    "os_event": ("Death (OS event)", "integer", "", {1: "Dead", 0: "Censored"}),
+    "pfs_days": ("Progression-free survival from line-1 start", "integer", "days", None),
+    "pfs_event": ("Progression or death (PFS event)", "integer", "", {1: "Event", 0: "Censored"}),
+    "pfs_late_death": ("Death more than two assessment intervals after the last evaluation", "boolean", "", TF),
+    "os_dx_days": ("Overall survival from diagnosis", "integer", "days", None),
+    "os_dx_event": ("Death (OS from diagnosis event)", "integer", "", {1: "Dead", 0: "Censored"}),
+    "n_evaluations": ("Evaluable line-1 response evaluations", "integer", "", None),
+    "first_response": ("First line-1 response", "string", "", None),
+    "best_response": ("Best overall response of line 1", "string", "", None),
+    "orr": ("Objective response (CR/PR)", "integer", "", B01),
+    "dcr": ("Disease control (CR/PR/SD)", "integer", "", B01),
+    "immediate_progression_evaluable": ("Immediate progression (evaluable denominator)", "integer", "", B01),
+    "immediate_progression_treated": ("Immediate progression (treated denominator)", "integer", "", B01),
+    "imputed_dates": ("Dates imputed from partial dates (comma-separated)", "string", "", None),
+    "date_imputed": ("An endpoint date was imputed", "boolean", "", TF),
+}
+
+
+@dataclass
+class ChunkSnapshot:
+    """The same attributes as analysis.selectors.RegistrySnapshot, for one chunk of patients."""
+
+    patients: list[dict[str, Any]] = field(default_factory=list)
+    enrolments: list[dict[str, Any]] = field(default_factory=list)
+    baselines: list[dict[str, Any]] = field(default_factory=list)
+    tumours: list[dict[str, Any]] = field(default_factory=list)
+    specimens: list[dict[str, Any]] = field(default_factory=list)
+    labs: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    treatment_status: list[dict[str, Any]] = field(default_factory=list)
+    regimen_components: list[dict[str, Any]] = field(default_factory=list)
+    classifications: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def wide_columns(names: Iterable[str], *, date_mode: str) -> list[Column]:
+    """Columns of the wide table under the date handling chosen (unknown new columns are plain strings)."""
+    out = []
+    for name in names:
+        label, kind, unit, labels = WIDE_SPEC.get(name, (name, "string", "", None))
+        if kind == "date" and date_mode == "remove":
+            continue
+        if kind == "date" and date_mode == "durations":
+            out.append(Column(f"{name}_days", f"{label} (days from diagnosis)", "integer", unit="days"))
+            continue
+        out.append(Column(name, label, kind, labels, unit))
+    return out
+
+
+def _statuses(minimum_status: str) -> list[str]:
+    order = ("draft", "submitted", "verified", "locked")
+    return list(order[order.index(minimum_status):])
+
+
+def chunk_snapshot(patient_ids: list[int], *, minimum_status: str, regimen_components: list[dict[str, Any]]
+                   ) -> ChunkSnapshot:
+    """Every row the dataset needs for these patients (one query per table)."""
+    from registry.pathology.selectors import analysis_group, final_classification_for_patients
+
+    ok = Q(status__in=_statuses(minimum_status), patient_id__in=patient_ids)
+    snap = ChunkSnapshot(regimen_components=regimen_components)
+    snap.patients = list(Patient.objects.filter(pk__in=patient_ids).order_by("pk").values(
+        "id", "study_id", "site_id", "site__country", "withdrawn"))
+    snap.enrolments = list(Enrolment.objects.filter(ok).values(
+        "patient_id", "eligible", "date_of_diagnosis", "date_of_diagnosis_precision", "registration_date"))
+    snap.baselines = list(Baseline.objects.filter(ok).values(
+        "patient_id", "sex", "date_of_birth", "date_of_birth_precision", "ecog_ps"))
+    snap.tumours = list(TumourStaging.objects.filter(ok).values(
+        "patient_id", "primary_site", "primary_site_group", "disease_extent_at_diagnosis", "advanced_disease_date",
+        "metastatic_sites", "resection_of_primary"))
+    snap.specimens = list(LocalPathology.objects.filter(ok).order_by("patient_id", "specimen_date", "pk").values(
+        "patient_id", "is_diagnostic", "specimen_date", "ki67_percent", "cell_type", "local_diagnosis"))
+    snap.labs = list(LabResult.objects.filter(ok, is_baseline=True, analyte__in=BASELINE_ANALYTES).values(
+        "patient_id", "line_id", "analyte", "above_uln", "value_x_uln"))
+    snap.lines = list(TreatmentLine.objects.filter(ok).order_by("patient_id", "line_number", "pk").values(
+        "id", "patient_id", "line_number", "intent", "regimen_id", "regimen__code", "backbone_regimen_id",
+        "start_date", "start_date_precision", "n_cycles", "clinical_progression", "clinical_progression_date",
+        "clinical_progression_date_precision", "is_platinum_etoposide", "contains_platinum_any",
+        "is_temozolomide_based", "ecog_ps_at_start"))
+    snap.evaluations = list(ResponseEvaluation.objects.filter(ok, line__intent="palliative").order_by(
+        "patient_id", "eval_date", "pk").values("patient_id", "line_id", "eval_date", "overall_response"))
+    snap.followups = list(FollowUp.objects.filter(ok).order_by("patient_id", "visit_date", "pk").values(
+        "patient_id", "visit_date", "vital_status", "date_last_known_alive", "date_last_known_alive_precision",
+        "date_of_death", "date_of_death_precision"))
+    snap.treatment_status = list(SystemicTreatmentStatus.objects.filter(ok).values(
+        "patient_id", "received_palliative_systemic"))
+    snap.classifications = {
+        pid: {"final_diagnosis": final.final_diagnosis, "final_ki67": final.final_ki67,
+              "ki67_is_central": final.ki67_source == "central", "group": analysis_group(final)}
+        for pid, final in final_classification_for_patients(patient_ids).items()
+    }
+    return snap
+
+
+def regimen_components() -> list[dict[str, Any]]:
+    return list(RegimenComponent.objects.values("regimen_id", "drug__code", "drug__is_cytotoxic",
+                                                "drug__platinum_agent"))
+
+
+def wide_dicts(patient_ids: Iterable[int], *, config: dict[str, Any], cutoff: date, minimum_status: str,
+               chunk_size: int = 1000) -> Iterator[tuple[dict[str, Any], date | None]]:
+    """(dataset row, date of diagnosis) per patient, chunk by chunk; `patient_ids` is consumed lazily."""
+    from analysis.datasets import build_rows
+
+    components = regimen_components()
+    chunk: list[int] = []
+
+    def flush() -> Iterator[tuple[dict[str, Any], date | None]]:
+        snap = chunk_snapshot(chunk, minimum_status=minimum_status, regimen_components=components)
+        diagnosis = {e["patient_id"]: e["date_of_diagnosis"] or e["registration_date"] for e in snap.enrolments}
+        for row in build_rows(snap, config, cutoff=cutoff):
+            yield row, diagnosis.get(row["patient_id"])
+
+    for pid in patient_ids:
+        chunk.append(pid)
+        if len(chunk) >= chunk_size:
+            yield from flush()
+            chunk.clear()
+    if chunk:
+        yield from flush()

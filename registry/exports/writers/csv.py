@@ -1,0 +1,37 @@
+"""CSV: raw codes or labels, one row at a time (REDCap's "CSV / Microsoft Excel (raw data|labels)")."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+from registry.exports.writers.columns import Column, label_of, text
+
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+
+
+def write_csv(out: TextIO, columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, labels: bool = False,
+              label_headers: bool = False, delimiter: str = ",") -> int:
+    """Write a header and the rows to `out` (a text file opened with newline=''); returns the row count."""
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow([(c.label or c.name) if label_headers else c.name for c in columns])
+    count = 0
+    for row in rows:
+        if labels:
+            writer.writerow([text(label_of(c, v)) for c, v in zip(columns, row, strict=True)])
+        else:
+            writer.writerow([text(v) for v in row])
+        count += 1
+    return count
+
+
+def write_dicts_csv(out: TextIO, header: Sequence[str], rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows given as dicts keyed by `header` (missing keys are blank); returns the row count."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow([text(row.get(h)) for h in header])
+        count += 1
+    return count
