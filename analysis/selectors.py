@@ -169,3 +169,10 @@ def figure_get(pk: int):
     from analysis.models import AnalysisFigure
 
     return AnalysisFigure.objects.select_related("result").get(pk=pk)
+
+
+def figures_with_content(ids: list[int]) -> QuerySet:
+    """Figures with their bytes (for embedding in the PDF report)."""
+    from analysis.models import AnalysisFigure
+
+    return AnalysisFigure.objects.filter(pk__in=ids)

@@ -11,6 +11,7 @@ from importlib import import_module
 DEMO_LOADERS: list[str] = [
     "registry.crfs.demo.loader.load_demo_cohort",
     "registry.queries.demo.load_queries_demo",
+    "registry.pathology.demo.load_pathology_demo",
 ]
 
 

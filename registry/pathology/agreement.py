@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -110,11 +111,17 @@ def icc(first: Sequence[float], second: Sequence[float]) -> IccResult | None:
     })
     if long["ki67"].nunique() < 2:
         return None
-    table = pingouin.intraclass_corr(data=long, targets="case", raters="rater", ratings="ki67")
+    # Identical differences on every case leave no residual variance: pingouin divides by zero; report None.
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = pingouin.intraclass_corr(data=long, targets="case", raters="rater", ratings="ki67")
     row = table.set_index("Type").loc[ICC_TYPE]
     ci = row["CI95"] if "CI95" in row.index else row["CI95%"]  # the column was renamed in pingouin 0.6
     low, high = (float(x) for x in ci)
-    return IccResult(n=n, icc=float(row["ICC"]), ci_low=low, ci_high=high)
+    value = float(row["ICC"])
+    if not all(math.isfinite(v) for v in (value, low, high)):
+        return None
+    return IccResult(n=n, icc=value, ci_low=low, ci_high=high)
 
 
 def agreement_report(local_vs_central: Sequence[tuple[str, str]], ki67_pairs: Sequence[tuple[float, float]],

@@ -16,7 +16,12 @@ def _people(roles):
 
 
 class DateInput(forms.DateInput):
+    """An HTML date picker; its value must be ISO (the locale's dd/mm/yyyy would render empty)."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None, format="%Y-%m-%d"):  # noqa: A002 - Django's argument name
+        super().__init__(attrs=attrs, format=format)
 
 
 class BootstrapMixin:

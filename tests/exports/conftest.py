@@ -11,7 +11,7 @@ def _exports_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
-def two_sites(site_a, site_b):
+def two_sites(site_a, site_b, seeded_regimens):
     """Two patients at site A and one at site B, each with a complete case book and free text."""
     return {"a": cohort(site_a, 2), "b": cohort(site_b, 1)}
 

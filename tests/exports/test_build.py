@@ -95,8 +95,9 @@ def test_outsider_cannot_export(outsider):
 
 
 def test_wide_csv_equals_the_analysis_dataset(data_manager, two_sites):
-    from analysis.datasets import COLUMNS, DEFAULT_CONFIG, build_dataset
     from django.utils import timezone
+
+    from analysis.datasets import COLUMNS, DEFAULT_CONFIG, build_dataset
 
     job = build(data_manager, shape="wide", fmt="csv")
     assert job.file_name.endswith(".csv")

@@ -118,7 +118,8 @@ def test_spss_and_stata_round_trip_values_and_value_labels(tmp_path, writer, rea
 
 
 def test_stata_names_are_shortened_uniquely(tmp_path):
-    cols = [Column("clinical_progression_date_precision_long_name_a"), Column("clinical_progression_date_precision_long_name_b")]
+    cols = [Column("clinical_progression_date_precision_long_name_a"),
+            Column("clinical_progression_date_precision_long_name_b")]
     meta = write_dta(str(tmp_path / "n.dta"), cols, iter([["a", "b"]]))
     df, _ = pyreadstat.read_dta(str(tmp_path / "n.dta"))
     assert all(len(n) <= 32 for n in df.columns) and len(set(df.columns)) == 2

@@ -52,11 +52,3 @@ def age_query(query: DataQuery, days: int) -> DataQuery:
     query.refresh_from_db()
     return query
 
-
-def seed_regimens() -> None:
-    """Put back the regimen code list a data migration seeded (a transactional test's flush empties it)."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("registry.crfs.migrations.0003_seed_regimens").seed(apps, None)

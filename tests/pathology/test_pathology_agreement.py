@@ -67,3 +67,7 @@ def test_report_is_json_ready():
     json.dumps(report, allow_nan=False)
     assert report["category"]["kappa"]["kappa"] == pytest.approx(cohen_kappa_score(LOCAL, CENTRAL))
     assert report["reviewers"]["ki67"] == {"n": 1, "bland_altman": None, "icc": None}
+
+
+def test_icc_undefined_without_residual_variance():
+    assert agreement.icc([10.0, 20.0, 30.0], [15.0, 25.0, 35.0]) is None

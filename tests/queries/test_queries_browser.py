@@ -17,13 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture
-def regimens(transactional_db):
-    from tests.factories.queries import seed_regimens
-
-    seed_regimens()
-    yield
-    seed_regimens()  # the flush after this test empties the migration-seeded list; leave it as found
 
 
 @pytest.fixture
@@ -62,7 +55,7 @@ def test_monitor_raises_site_answers_and_corrects_monitor_closes(browser, live_s
     page.fill("#id_text", "The chemotherapy chart lists 6 cycles. Please check.")
     page.get_by_role("button", name="Raise query").click()
     expect(page.locator("#query-status")).to_have_text("Open")
-    query = DataQuery.objects.get()
+    query = DataQuery.objects.get(origin="manual")
     context.close()
 
     # The site coordinator finds it on the work list, corrects the value and answers.

@@ -50,7 +50,7 @@ def test_field_verification_and_unverify_on_change(casebook, monitor_a, coordina
     assert ki67.value_snapshot == "80" and ki67.form_version == form.version and ki67.is_current
     assert sdv_verify_fields(form=form, fields=["ki67_percent"], user=monitor_a) == []  # already verified
     # Saving the same value (80.0 == 80) does not un-verify; a new value does.
-    form = update(form, coordinator_a, django_capture_on_commit_callbacks, ki67_percent="80.0", ki67_method="manual_count")
+    form = update(form, coordinator_a, django_capture_on_commit_callbacks, ki67_percent="80.0")
     assert FieldVerification.objects.get(pk=ki67.pk).is_current
     update(form, coordinator_a, django_capture_on_commit_callbacks, ki67_percent="75")
     ki67.refresh_from_db()

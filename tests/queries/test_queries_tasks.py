@@ -24,13 +24,6 @@ def test_tasks_have_explicit_names():
     assert tasks.reconcile_patient.name == "queries.reconcile_patient"
 
 
-@pytest.fixture
-def regimens(transactional_db):
-    from tests.factories.queries import seed_regimens
-
-    seed_regimens()
-    yield
-    seed_regimens()  # the flush after this test empties the migration-seeded list; leave it as found
 
 
 @pytest.mark.worker

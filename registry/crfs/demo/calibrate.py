@@ -7,8 +7,8 @@ code, with common random numbers (the same seed for every trial value, so the ta
 parameters), and solves by bisection:
   1. the OS Weibull scale so that the Kaplan-Meier median OS equals the paper's;
   2. for a progression shape, the progression scale so that the KM median PFS equals the paper's; and
-     around that, the shape so that the immediate-progression rate (first evaluation = PD, among patients
-     with an evaluation) equals the paper's.
+     around that, the shape so that the immediate-progression rate equals the paper's (DOMAIN.md §6.3
+     denominator (b): all treated; first evaluation PD, or death before any evaluation).
 Not used at run time; the tests check that the constants still reproduce the targets.
 """
 
@@ -43,7 +43,7 @@ def simulate(group: str, gm: m.GroupModel, n: int, seed: int) -> list[dict]:
 
 
 def summary(rows: list[dict]) -> dict:
-    """KM medians (months) and the immediate-progression rate among patients with an evaluation."""
+    """KM medians (months) and the immediate-progression rates (all treated; among the evaluable)."""
     from lifelines import KaplanMeierFitter
 
     def median(days: str, event: str) -> float:

@@ -15,7 +15,10 @@ from datetime import date
 ENTRY_FIRST = date(2018, 10, 1)
 ENTRY_LAST = date(2024, 9, 30)
 DATA_CUTOFF = date(2026, 9, 30)
-DEFAULT_SEED = 20250639
+#: The calibration is seed-independent, but one 639-patient draw still varies (NET G3 has only 117 patients:
+#: across seeds 1–30 the NET G3 median OS ranges ~17–27 months). Seed 19 is the draw, among seeds 1–30,
+#: closest to every paper number at once, so the default demo shows the published picture.
+DEFAULT_SEED = 19
 DEFAULT_PATIENTS = 639
 
 #: NORDIC NEC 2 (DOMAIN.md §7.1): 639 advanced patients, 427 NEC and 117 NET G3 on palliative chemotherapy.
@@ -76,16 +79,22 @@ PFS_TERMS = {"NEC": ("ps", "colorectal"), "NET_G3": ("net_platinum",)}
 OS_PFS_CORRELATION = 0.6
 
 # --- Calibrated baseline scales -----------------------------------------------------------------------
-# Obtained once, offline, with `python -m registry.crfs.demo.calibrate` (registry/crfs/demo/calibrate.py):
-# for each group it simulates 40,000 treated patients through the same timeline code the cohort uses
-# (evaluation schedule, deaths, administrative censoring at DATA_CUTOFF), computes the Kaplan-Meier medians
-# and the immediate-progression rate exactly as the analysis does, and solves by bisection (common random
-# numbers) for the OS scale that gives the paper's median OS, then for the progression shape and scale that
-# give both the paper's immediate-progression rate and its median PFS. Re-run it after changing anything
-# above; it prints the constants to paste here.
+# Obtained once, offline, with `python -m registry.crfs.demo.calibrate` (registry/crfs/demo/calibrate.py,
+# 10,000 simulated treated patients per group, seed 7): it runs the cohort's own covariate, regimen and
+# timeline code (evaluation schedule, deaths, administrative censoring at DATA_CUTOFF), computes the
+# Kaplan-Meier medians and the immediate-progression rate as analysis/datasets.py does, and solves by
+# bisection with common random numbers for (1) the OS scale giving the paper's median OS, then (2) the
+# progression shape and scale giving both the paper's median PFS and its immediate-progression rate.
+# Result (simulated): NEC OS 7.39 m, PFS 3.42 m, immediate PD 41.0 % of treated (31.9 % of evaluable);
+# NET G3 OS 21.85 m, PFS 7.43 m, immediate PD 24.2 % of treated (20.4 % of evaluable).
+# The immediate-progression rate is matched on DOMAIN.md §6.3 denominator (b), all treated patients
+# (death before the first scan counts): with scans every 6–9 weeks, denominator (a) cannot reach 41 %
+# while the median PFS stays at 3.4 months, because ~10 % of NEC patients die before their first scan.
+# The progression shapes come out below 1 (a falling hazard: primary resistance shows at the first scan).
+# Re-run the script after changing anything above and paste its RESULT lines here.
 CALIBRATED = {
-    "NEC": {"os_scale": 352.0, "pfs_shape": 0.95, "pfs_scale": 121.0},
-    "NET_G3": {"os_scale": 1110.0, "pfs_shape": 0.95, "pfs_scale": 330.0},
+    "NEC": {"os_scale": 675.8, "pfs_shape": 0.594, "pfs_scale": 309.8},
+    "NET_G3": {"os_scale": 1539.0, "pfs_shape": 0.664, "pfs_scale": 591.0},
 }
 
 NEC_PRIMARY_SITES = {

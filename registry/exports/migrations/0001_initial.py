@@ -4,9 +4,10 @@ import django.core.validators
 import django.db.models.deletion
 import pgtrigger.compiler
 import pgtrigger.migrations
-import registry.exports.models
 from django.conf import settings
 from django.db import migrations, models
+
+import registry.exports.models
 
 
 class Migration(migrations.Migration):

@@ -21,11 +21,13 @@ from registry.exports.tables import ExportSource
 
 NO_PERMISSION = "You do not have permissions to use the API"
 FORMATS = ("json", "csv", "xml")
+#: Longitudinal-only content a classic project refuses (PyCap reads the refusal as "not longitudinal").
+CLASSIC_REFUSALS = {"formEventMapping": "form/event mappings", "event": "events", "arm": "arms"}
 
 
 def _array(post, name: str) -> list[str]:
     """REDCap arrays: `name[0]=a&name[1]=b`, `name[]=a`, or a comma-separated `name=a,b`."""
-    indexed = sorted(((int(m.group(1) or 0), k) for k in post if (m := re.fullmatch(rf"{name}\[(\d*)\]", k))))
+    indexed = sorted((int(m.group(1) or 0), k) for k in post if (m := re.fullmatch(rf"{name}\[(\d*)\]", k)))
     values = [v for _, k in indexed for v in post.getlist(k)]
     if name in post:
         values += [part.strip() for v in post.getlist(name) for part in v.split(",")]
@@ -129,8 +131,8 @@ def api(request) -> HttpResponse:
             return _table(project.export_field_names(post.get("field") or None), fmt, "fields")
         if content == "instrument":
             return _table(project.instruments(), fmt, "instruments")
-        if content in ("formEventMapping", "event", "arm"):
-            raise RedcapRequestError(f"You cannot export {'form/event mappings' if content == 'formEventMapping' else content + 's'} for classic projects")
+        if content in CLASSIC_REFUSALS:
+            raise RedcapRequestError(f"You cannot export {CLASSIC_REFUSALS[content]} for classic projects")
         if content == "record":
             return _records(request, project, options, fmt, token)
         raise RedcapRequestError('The value of the parameter "content" is not valid')

@@ -3,6 +3,7 @@ Each endpoint is measured at two data sizes with the same pinned number."""
 
 import pytest
 
+from registry.crfs.services import form_update
 from tests.crfs.api.conftest import collection_url, form_url
 from tests.factories.crfs import LabResultFactory, LocalPathologyFactory, ResponseEvaluationFactory, days_ago
 from tests.factories.patients import PatientFactory
@@ -75,8 +76,11 @@ def test_patient_list(casebook, api_client, coordinator_a, site_a, django_assert
 
 def test_findings_and_regimens(casebook, api_client, coordinator_a, django_assert_num_queries):
     client = api_client(coordinator_a)
-    measure(client, "/api/v1/findings/", AUTH + 2, django_assert_num_queries)
+    form_update(casebook["pathology"], data={"ki67_percent": 18, "mitoses_per_2mm2": 30}, user=coordinator_a,
+                expected_version=1)
+    small = measure(client, "/api/v1/findings/", AUTH + 2, django_assert_num_queries)
     grow(casebook, coordinator_a)
-    measure(client, "/api/v1/findings/", AUTH + 2, django_assert_num_queries)
+    large = measure(client, "/api/v1/findings/", AUTH + 2, django_assert_num_queries)
+    assert large.json()["count"] > small.json()["count"]
     # role check + regimens + their drugs (prefetch)
     measure(client, "/api/v1/regimens/", AUTH + 3, django_assert_num_queries)

@@ -68,6 +68,13 @@ class FormView(GenericAPIView):
     def get_serializer_class(self):
         return self.output_class
 
+    # GenericAPIView's hooks (used by OPTIONS metadata) go through the same scoped lookups.
+    def get_queryset(self):
+        return self.forms()
+
+    def get_object(self):
+        return self.form()
+
     @cached_property
     def patient(self) -> Patient:
         return patient_get_for_user(self.request.user, self.kwargs["patient_id"])

@@ -111,6 +111,12 @@ class PatientList(FilterErrorsMixin, GenericAPIView):
 class PatientView(GenericAPIView):
     serializer_class = PatientDetailOutput
 
+    def get_queryset(self):
+        return patient_list_for_user(self.request.user)
+
+    def get_object(self):
+        return self.patient
+
     @cached_property
     def patient(self) -> Patient:
         return patient_get_for_user(self.request.user, self.kwargs["pk"])

@@ -4,6 +4,7 @@ through the CRF services (the demo uses the default 639 patients; benchmarks use
 from __future__ import annotations
 
 import cProfile
+import io
 import pstats
 
 from django.core.management.base import BaseCommand, CommandError
@@ -40,7 +41,11 @@ class Command(BaseCommand):
             report = load_plans(plans, stdout=self.stdout)
             if profiler:
                 profiler.disable()
-                pstats.Stats(profiler, stream=self.stdout).sort_stats("cumulative").print_stats(profile)
+                text = io.StringIO()
+                stats = pstats.Stats(profiler, stream=text)
+                stats.sort_stats("cumulative").print_stats(profile)
+                stats.sort_stats("tottime").print_stats(profile)
+                self.stdout.write(text.getvalue())
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.statuses.items()))
         rate = report.patients / report.seconds if report.seconds else 0.0
         self.stdout.write(self.style.SUCCESS(
