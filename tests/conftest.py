@@ -76,3 +76,41 @@ def api_client():
         return client
 
     return make
+
+
+def _reseed_data_migrations() -> None:
+    """Re-run every project data migration's idempotent `seed` (regimens, analysis definitions, beat rows)."""
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    local = {app.label for app in apps.get_app_configs()
+             if app.name.startswith("registry.") or app.name == "analysis"}
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    for (label, _name), migration in sorted(loader.disk_migrations.items()):
+        if label in local:
+            module = import_module(migration.__module__)
+            if hasattr(module, "seed"):
+                module.seed(apps, None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test ends with a flush that also empties tables seeded by data migrations; put them
+    back so every later test finds the database as the migrations left it."""
+    yield
+    marker = item.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or \
+        {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+    if transactional:
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            _reseed_data_migrations()
+
+
+@pytest.fixture
+def regimens(transactional_db):
+    """Data-migration seeds (regimen list, ...) for a transactional test that may follow another's flush."""
+    _reseed_data_migrations()

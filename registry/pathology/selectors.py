@@ -232,7 +232,7 @@ def case_history(user, case: ReviewCase, *, blinded: bool) -> list[HistoryEntry]
     fields_for = _BLINDED_FIELDS if blinded else _OPEN_FIELDS
     entries: list[tuple] = []
     for model, lookup in sources:
-        names = fields_for[model]
+        fields = fields_for[model]
         events = model.pgh_event_model.objects.select_related("pgh_context")
         if model is ShipmentItem:
             shipment_ids = Shipment.objects.filter(specimen_id=case.specimen_id).values("pk")
@@ -242,12 +242,12 @@ def case_history(user, case: ReviewCase, *, blinded: bool) -> list[HistoryEntry]
         for event in events.order_by("pgh_id"):
             metadata = event.pgh_context.metadata if event.pgh_context_id else {}
             entries.append((event.pgh_created_at, model._meta.verbose_name.capitalize(), event.pgh_obj_id,
-                            event.pgh_label, metadata, {n: getattr(event, n) for n in names}))
+                            event.pgh_label, metadata, {n: getattr(event, n) for n in fields}))
     user_ids = {m.get("user") for *_, m, _v in entries if isinstance(m.get("user"), int)}
-    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    usernames = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
     entries.sort(key=lambda e: e[0])
     return [HistoryEntry(at=at, record=record, record_id=obj, action=label,
-                         user=names.get(meta.get("user"), "system"), reason=meta.get("reason", ""), values=values)
+                         user=usernames.get(meta.get("user"), "system"), reason=meta.get("reason", ""), values=values)
             for at, record, obj, label, meta, values in entries]
 
 

@@ -15,8 +15,19 @@ from django.db import models
 from rest_framework import serializers
 
 from registry.crfs import models as crf_models
-from registry.crfs.models import base, baseline, enrolment, findings, followup, labs, pathology, regimens, response
-from registry.crfs.models import treatment, tumour
+from registry.crfs.models import (
+    base,
+    baseline,
+    enrolment,
+    findings,
+    followup,
+    labs,
+    pathology,
+    regimens,
+    response,
+    treatment,
+    tumour,
+)
 
 _CHOICE_MODULES = (base, baseline, enrolment, findings, followup, labs, pathology, regimens, response, treatment,
                    tumour, crf_models)

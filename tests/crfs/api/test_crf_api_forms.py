@@ -69,7 +69,6 @@ def test_three_personas_on_every_endpoint(code, casebook, api_client, coordinato
 
 @pytest.mark.parametrize("code", ALL)
 def test_workflow_through_the_api(code, casebook, api_client, coordinator_a, monitor_a, data_manager):
-    form = casebook[code]
     entry, monitor, manager = api_client(coordinator_a), api_client(monitor_a), api_client(data_manager)
     url = form_url(casebook, code)
 
