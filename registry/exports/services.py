@@ -322,18 +322,6 @@ def export_log_synchronous(*, user, source: str, fmt: str, shape: str, forms: li
     return job
 
 
-def release_create(*, user, name: str, description: str = "", data_cutoff: date | None = None) -> ExportRelease:
-    """A new named release with a fresh secret key (data managers and superusers)."""
-    if not (is_unrestricted(user) or selectors.full_data_site_ids(user) and user.memberships.filter(
-            role="data_manager").exists()):
-        raise PermissionDenied("Only data managers create releases.", rule="role")
-    with transaction.atomic(), audit_context(user=user.pk):
-        release = ExportRelease(name=name, description=description, data_cutoff=data_cutoff, created_by=user)
-        release.full_clean()
-        release.save()
-    return release
-
-
 def redcap_token_create(*, user, label: str = "", release: ExportRelease | None = None) -> RedcapToken:
     """A new REDCap API token for the user (32 hexadecimal characters)."""
     if not selectors.can_export(user):

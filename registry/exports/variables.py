@@ -151,13 +151,13 @@ def family_variables(fam: FormFamily, *, regimen_choices: tuple[tuple[str, str],
 def patient_variables() -> list[Variable]:
     """The patients table of a long export (one row per patient)."""
     from registry.patients.models import Patient
+    from registry.sites.models import Country
 
     keys = [replace(v, lookup=v.lookup.removeprefix("patient__")) for v in key_variables(form=False)]
     fields = [field_variable(Patient, Patient._meta.get_field(name))
               for name in ("withdrawn", "withdrawal_date", "withdrawal_reason")]
     country = Variable("country", "site__country", "Country of the site", "string",
-                       tuple((c, str(label)) for c, label in Patient._meta.get_field("site").related_model._meta
-                             .get_field("country").flatchoices))
+                       tuple((c, str(label)) for c, label in Country.choices))
     return [*keys, country, *fields]
 
 

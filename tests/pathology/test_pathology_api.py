@@ -174,16 +174,17 @@ def test_notifications_personas(site_a, pathologist, coordinator_a, coordinator_
 
 def test_agreement_endpoint_and_page(site_a, pathologist, data_manager, coordinator_a, outsider, api_client,
                                      client):
-    for dx, ki67, central in (("NEC_large_cell", "80.0", "NEC_large_cell"), ("NET_G3", "30.0", "NET_G3"),
-                              ("NEC_large_cell", "70.0", "NEC_nos")):
+    for dx, ki67, central, shift in (("NEC_large_cell", "80.0", "NEC_large_cell", 3),
+                                     ("NET_G3", "30.0", "NET_G3", 5), ("NEC_large_cell", "70.0", "NEC_nos", 7)):
         claim_and_read(ready_case(site=site_a, receiver=pathologist, diagnosis=dx, ki67=ki67), pathologist,
-                       central_diagnosis=central, ki67_central_percent=Decimal(ki67) - 5)
+                       central_diagnosis=central, ki67_central_percent=Decimal(ki67) - shift)
     url = reverse("api-pathology-agreement")
     response = api_client(data_manager).get(url)
     assert response.status_code == 200
     body = response.json()
     assert body["category"]["kappa"]["n"] == 3 and body["category"]["kappa"]["percent_agreement"] == 100.0
     assert body["ki67"]["bland_altman"]["bias"] == pytest.approx(-5.0)
+    assert body["ki67"]["icc"]["icc"] > 0.9
     for user in (coordinator_a, outsider, pathologist):
         assert api_client(user).get(url).status_code == 403
     client.force_login(data_manager)

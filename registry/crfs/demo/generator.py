@@ -11,6 +11,7 @@ cohort size does (except for the category and site it is dealt, which depend on 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ import numpy as np
 
 from registry.crfs.demo import model as m
 from registry.crfs.demo.timeline import Course, endpoints, treated_course, untreated_course
+from registry.patients.study_ids import format_study_id
 
 
 @dataclass
@@ -283,11 +285,6 @@ def _metastatic_sites(rng: np.random.Generator, group: str) -> list[str]:
 # One patient
 
 
-#: Local diagnosis for each category, before the NEC subtype / discordance draws.
-_FINAL = {"NEC": "NEC", "NET_G3": "NET_G3", "minen": "MiNEN", "not_hg_nen": "not_HG_NEN",
-          "not_reviewable": "not_reviewable"}
-
-
 def _nec_subtype(rng: np.random.Generator) -> str:
     return _choice(rng, {"NEC_large_cell": 0.50, "NEC_small_cell": 0.35, "NEC_nos": 0.15})
 
@@ -316,7 +313,6 @@ def patient_plan(index: int, category: str, site: str, seed: int) -> PatientPlan
     if category in ("NEC", "not_reviewable") or (untreated and group == "NEC"):
         local = _nec_subtype(rng)
         final = {"NEC_large_cell": "NEC_large", "NEC_small_cell": "NEC_small", "NEC_nos": "NEC_nos"}[local]
-        # ~5 % of NET G3 at central review were reported locally as large-cell NEC (and the reverse, 3 %).
     elif category == "NET_G3" or (untreated and group == "NET_G3"):
         local, final = "NET_G3", "NET_G3"
     elif category == "minen":
@@ -325,6 +321,8 @@ def patient_plan(index: int, category: str, site: str, seed: int) -> PatientPlan
         local, final = ("NET_G3" if rng.random() < 0.6 else "NEC_large_cell"), "not_HG_NEN"
     if category == "not_reviewable":
         final = "not_reviewable"
+    # Local/central discordance: ~5 % of NET G3 (by central review) were reported locally as large-cell NEC,
+    # ~3 % of NEC as NET G3. Central review (the pathology demo) corrects them to `final_diagnosis`.
     if category == "NET_G3" and rng.random() < 0.05:
         local = "NEC_large_cell"
     elif category == "NEC" and rng.random() < 0.03:
@@ -458,3 +456,29 @@ def generate_plans(n: int = m.DEFAULT_PATIENTS, *, seed: int = m.DEFAULT_SEED) -
     """The cohort's plans, ordered by date of registration (the order a registry would have entered them)."""
     plans = [patient_plan(i, category, site, seed) for i, (category, site) in enumerate(deal(n, seed))]
     return sorted(plans, key=lambda p: (p.forms[0].data["registration_date"], p.index))
+
+
+def expected_study_ids(plans: Iterable[PatientPlan], *, first_numbers: dict[str, int] | None = None) -> dict[int, str]:
+    """The study id each plan gets when the plans are entered in order into sites numbering from 1 (or from
+    `first_numbers`): plan index → study id."""
+    next_number = dict(first_numbers or {})
+    ids = {}
+    for plan in plans:
+        number = next_number.get(plan.site, 1)
+        next_number[plan.site] = number + 1
+        ids[plan.index] = format_study_id(plan.country, plan.site, number)
+    return ids
+
+
+def planned_final_diagnoses(n: int = m.DEFAULT_PATIENTS, *, seed: int = m.DEFAULT_SEED) -> dict[str, dict]:
+    """For the central-pathology demo: study id → what central review of that demo patient should conclude
+    (`final_diagnosis` as DOMAIN.md F9 codes, the outcome `group`, and whether the local report disagrees),
+    so the NEC / NET G3 groups the analyses see are the ones the survival model was calibrated on."""
+    plans = generate_plans(n, seed=seed)
+    ids = expected_study_ids(plans)
+    result = {}
+    for plan in plans:
+        local = next(f.data["local_diagnosis"] for f in plan.forms if f.family == "pathology")
+        result[ids[plan.index]] = {"final_diagnosis": plan.final_diagnosis, "group": plan.group,
+                                   "category": plan.category, "local_diagnosis": local}
+    return result

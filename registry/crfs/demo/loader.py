@@ -20,7 +20,6 @@ from registry.crfs.demo.generator import PatientPlan, generate_plans
 from registry.crfs.models import FormStatus, Regimen
 from registry.crfs.services import form_create, form_lock, form_submit, form_update, form_verify, patient_enrol
 from registry.patients.models import Patient
-from registry.patients.study_ids import format_study_id
 from registry.sites.models import Role, Site, SiteMembership
 
 
@@ -73,17 +72,6 @@ def demo_staff(site_codes: Iterable[str]) -> DemoStaff:
         SiteMembership.objects.get_or_create(user=user, site=site, role=Role.SITE_COORDINATOR)
         coordinators[code] = user
     return DemoStaff(coordinators, monitors, data_manager, created)
-
-
-def expected_study_ids(plans: Iterable[PatientPlan], *, first_numbers: dict[str, int] | None = None) -> dict[int, str]:
-    """The study id each plan gets when the plans are entered in order (numbers continue per site)."""
-    next_number = dict(first_numbers or {})
-    ids = {}
-    for plan in plans:
-        number = next_number.get(plan.site, 1)
-        next_number[plan.site] = number + 1
-        ids[plan.index] = format_study_id(plan.country, plan.site, number)
-    return ids
 
 
 def load_patient(plan: PatientPlan, *, site: Site, staff: DemoStaff, regimens: dict[str, Regimen],

@@ -115,3 +115,14 @@ def test_status_mix(cohort):
     total = sum(statuses.values())
     assert statuses["submitted"] / total > 0.5
     assert statuses["verified"] > 0 and statuses["locked"] > 0 and statuses["draft"] > 0
+
+
+def test_planned_final_diagnoses_for_the_pathology_demo():
+    from registry.crfs.demo.generator import planned_final_diagnoses
+    from registry.patients.study_ids import is_well_formed
+
+    planned = planned_final_diagnoses(80, seed=3)
+    assert len(planned) == 80 and all(is_well_formed(sid) for sid in planned)
+    groups = Counter(v["group"] for v in planned.values() if v["category"] in ("NEC", "NET_G3"))
+    assert groups == Counter({"NEC": 53, "NET_G3": 15})
+    assert {v["final_diagnosis"] for v in planned.values() if v["group"] == "NET_G3"} == {"NET_G3"}

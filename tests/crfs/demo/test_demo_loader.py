@@ -6,26 +6,19 @@ import io
 from collections import Counter, defaultdict
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from analysis.datasets import build_dataset
 from registry.crfs.catalogue import FAMILIES
 from registry.crfs.demo import model as m
-from registry.crfs.demo.generator import generate_plans
-from registry.crfs.demo.loader import expected_study_ids, load_demo_cohort, load_plans
+from registry.crfs.demo.generator import expected_study_ids, generate_plans
+from registry.crfs.demo.loader import load_demo_cohort, load_plans
 from registry.crfs.models import EditCheckFinding
 from registry.patients.models import Patient
 from registry.sites.demo import seed_sites_and_users
 
 N = 30
 SEED = 11
-
-
-@pytest.fixture
-def loaded(db):
-    seed_sites_and_users()
-    plans = generate_plans(N, seed=SEED)
-    report = load_plans(plans)
-    return plans, report
 
 
 def stored_forms(patient):
@@ -36,8 +29,7 @@ def stored_forms(patient):
     return rows
 
 
-def test_small_cohort_passes_every_hard_check_with_planned_statuses(loaded):
-    plans, report = loaded
+def check_no_hard_errors_and_planned_statuses(plans, report):
     assert report.patients == N == Patient.objects.count()
     assert not EditCheckFinding.objects.filter(severity="E").exists()
     # Warnings are few: none of the date-order, unit or RECIST rules fire on demo data.
@@ -53,16 +45,15 @@ def test_small_cohort_passes_every_hard_check_with_planned_statuses(loaded):
     assert statuses["submitted"] and statuses["verified"]
 
 
-def test_stored_dates_reproduce_the_planned_endpoints(loaded):
-    plans, report = loaded
+def check_stored_dates_reproduce_the_planned_endpoints(plans, report):
     rows = {r["study_id"]: r for r in build_dataset({}, cutoff=m.DATA_CUTOFF)}
     checked = defaultdict(int)
     for plan in plans:
         row = rows[report.study_ids[plan.index]]
-        if not plan.treated:
-            assert row["os_days"] is None and row["os_dx_days"] == plan.endpoints["os_days"]
-            continue
         expected = plan.endpoints
+        if not plan.treated:
+            assert row["os_days"] is None and row["os_dx_days"] == expected["os_days"], plan.index
+            continue
         assert (row["os_days"], row["os_event"]) == (expected["os_days"], expected["os_event"]), plan.index
         assert (row["pfs_days"], row["pfs_event"]) == (expected["pfs_days"], expected["pfs_event"]), plan.index
         first_is_pd = None if row["first_response"] is None else int(row["first_response"] == "PD")
@@ -72,12 +63,30 @@ def test_stored_dates_reproduce_the_planned_endpoints(loaded):
     assert checked["NEC"] and checked["NET_G3"]
 
 
-def test_demo_loader_is_idempotent(loaded):
+def check_demo_loader_is_idempotent():
     before = Patient.objects.count()
     out = io.StringIO()
     load_demo_cohort(out)
     assert Patient.objects.count() == before
     assert "nothing loaded" in out.getvalue()
+
+
+def test_small_cohort_through_the_services(db):
+    """One load (entering patients through the services is slow), several properties of it."""
+    seed_sites_and_users()
+    plans = generate_plans(N, seed=SEED)
+    report = load_plans(plans)
+    check_no_hard_errors_and_planned_statuses(plans, report)
+    check_stored_dates_reproduce_the_planned_endpoints(plans, report)
+    check_demo_loader_is_idempotent()
+
+
+def test_generate_cohort_command(db):
+    out = io.StringIO()
+    call_command("generate_cohort", patients=3, seed=2, stdout=out)
+    assert Patient.objects.count() == 3 and "3 patients" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("generate_cohort", patients=3, seed=2, stdout=io.StringIO())
 
 
 def test_demo_loader_is_first_in_the_demo_steps():
