@@ -145,12 +145,14 @@ def _dispatch(run_id: int) -> None:
 
 
 def _latest_run() -> AnalysisRun | None:
-    return AnalysisRun.objects.exclude(status=RunStatus.FAILED).defer("dataset").order_by("-created_at", "-pk").first()
+    # Failed runs count too: a run that failed on these very inputs is not retried every 10 minutes (the
+    # sweeper retries dead workers; a data manager can ask for a recompute once the cause is fixed).
+    return AnalysisRun.objects.defer("dataset").order_by("-created_at", "-pk").first()
 
 
 def analysis_tick() -> AnalysisRun | None:
     """Recompute when anything an analysis depends on changed: build the dataset, fingerprint it, and queue a
-    run unless the latest run has the same fingerprint (or a run is already waiting). Returns the new run."""
+    run unless the latest run has the same fingerprint (or a requested run is waiting). Returns the new run."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [TICK_LOCK])
