@@ -20,8 +20,9 @@ def on_form_changed(sender, *, form, user=None, family: str, changed_fields=(), 
         services.queries_reconcile_patient(form.patient)
         services.sdv_check_form(form, user=user)
         fields = ", ".join(changed_fields) or "no fields"
-        services.signatures_void(patient_ids=[form.patient_id], user=user,
-                                 change=f"{family} #{form.pk} version {form.version} changed ({fields})")
+        # Voided only when the signed content really differs (a save that changes nothing keeps it).
+        services.signatures_verify(form.patient, user=user,
+                                   change=f"{family} #{form.pk} version {form.version} changed ({fields})")
     except Exception:
         logger.exception("data-quality follow-up of %s #%s failed", family, form.pk)
 

@@ -113,3 +113,20 @@ def test_overdue_followup_skips_dead_and_withdrawn(site_a, coordinator_a):
                                                           withdrawal_reason="consent withdrawn")
     assert overdue_candidates(today=later) == []
     assert overdue_followup_sweep(today=later)["opened"] == 0
+
+
+def test_recheck_batch_runs_a_fixed_number_of_queries(site_a, coordinator_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from registry.queries.services import recheck_batch
+
+    one = [casebook_with_warning(site_a, coordinator_a)["patient"].pk]
+    three = [casebook_with_warning(site_a, coordinator_a)["patient"].pk for _ in range(3)]
+    first = recheck_batch(one + three)
+    assert first["patients"] == 4 and first["opened"] >= 4
+    with CaptureQueriesContext(connection) as small:
+        recheck_batch(one)
+    with CaptureQueriesContext(connection) as large:
+        recheck_batch(three)
+    assert len(small) == len(large) <= 25

@@ -239,3 +239,27 @@ def test_status_changes_keep_signatures_and_hash_mismatch_voids(casebook, invest
     assert signatures_verify(patient) == 1
     signature.refresh_from_db()
     assert not signature.is_valid and "hash mismatch" in signature.voided_by_change
+
+
+def test_patient_lock_refuses_edits_through_the_crf_api_and_web(client, api_client, casebook, coordinator_a,
+                                                                  data_manager):
+    patient_lock(patient=casebook["patient"], user=data_manager, reason="Analysis cut-off")
+    line = TreatmentLine.objects.get(pk=casebook["treatment"].pk)
+    api_url = f"/api/v1/patients/{line.patient_id}/treatment/{line.pk}/"
+    response = api_client(coordinator_a).patch(api_url, {"n_cycles": 9}, format="json",
+                                               HTTP_IF_MATCH=f'"{line.version}"', HTTP_X_CHANGE_REASON="typo")
+    assert response.status_code == 409 and response.json()["rule"] == "locked"
+    client.force_login(coordinator_a)
+    web_url = reverse("crfs:form", args=[line.patient_id, "treatment", line.pk])
+    assert client.get(web_url).status_code == 200
+    client.post(web_url, {"n_cycles": 9, "version": line.version, "reason": "typo"})
+    line.refresh_from_db()
+    assert (line.status, line.n_cycles, line.version) == (FormStatus.LOCKED, 4, 3)
+
+
+def test_a_save_that_changes_nothing_keeps_the_signature(casebook, investigator_a, coordinator_a,
+                                                         django_capture_on_commit_callbacks):
+    signature = casebook_sign(patient=casebook["patient"], user=investigator_a, password=PASSWORD)
+    update(casebook["treatment"], coordinator_a, django_capture_on_commit_callbacks, n_cycles=4)
+    signature.refresh_from_db()
+    assert signature.is_valid

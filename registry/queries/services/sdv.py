@@ -108,12 +108,13 @@ def unverify_changed(forms: Iterable[CaseReportForm],
 @transaction.atomic
 def sdv_check_form(form: CaseReportForm, *, user=None) -> list[FieldVerification]:
     """After a change: un-verify every verified field of the form whose value is no longer the one verified."""
-    current = type(form).objects.filter(pk=form.pk).first()
     code = family_of(form).code
     verifications = list(FieldVerification.objects.select_for_update().filter(
         form_family=code, object_id=form.pk, unverified_at__isnull=True))
     if not verifications:
         return []
+    # Compare with the stored row, not the instance the service returned (its Decimals are not yet quantised).
+    current = type(form).objects.filter(pk=form.pk).first()
     changed = unverify_changed([current] if current is not None else [], verifications)
     if changed:
         with audit_context(user=user.pk if user else None, action="sdv.unverify_on_change"):

@@ -61,16 +61,17 @@ def signatures_void(*, patient_ids: list[int], change: str, user=None) -> int:
 
 
 @transaction.atomic
-def signatures_verify(patient: Patient) -> int:
-    """Void valid signatures whose hash no longer matches the casebook (a change by any path)."""
-    valid = list(CasebookSignature.objects.filter(patient=patient, voided_at__isnull=True))
+def signatures_verify(patient: Patient, *, change: str = "", user=None) -> int:
+    """Void the valid signatures whose hash no longer matches the casebook (a change by any write path),
+    naming the change when the caller knows it; returns how many were voided."""
+    valid = list(CasebookSignature.objects.select_for_update().filter(patient=patient, voided_at__isnull=True))
     if not valid:
         return 0
     current = casebook_content_hash(patient)
     stale = [s.pk for s in valid if s.content_hash != current]
     if not stale:
         return 0
-    with audit_context(action="casebook.signature_void"):
+    with audit_context(user=user.pk if user else None, action="casebook.signature_void"):
         return CasebookSignature.objects.filter(pk__in=stale).update(
-            voided_at=timezone.now(), voided_by_change="casebook content changed since signing (hash mismatch)",
-            updated_at=timezone.now())
+            voided_at=timezone.now(), voided_by=user, updated_at=timezone.now(),
+            voided_by_change=(change or "casebook content changed since signing (hash mismatch)")[:300])
