@@ -318,6 +318,8 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # --- Registry ----------------------------------------------------------------------------------------
 REGISTRY_FOLLOW_UP_INTERVAL_DAYS = env_int("REGISTRY_FOLLOW_UP_INTERVAL_DAYS", 183)
 REGISTRY_MIN_CELL_SIZE = env_int("REGISTRY_MIN_CELL_SIZE", 5)
+REGISTRY_PATHOLOGY_OVERDUE_DAYS = env_int("REGISTRY_PATHOLOGY_OVERDUE_DAYS", 28)
+REGISTRY_PATHOLOGY_BLOCK_RETURN_DAYS = env_int("REGISTRY_PATHOLOGY_BLOCK_RETURN_DAYS", 60)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,8 @@ class MenuEntry:
 MENU: tuple[MenuEntry, ...] = (
     MenuEntry("Patients", "crfs:dashboard", frozenset(SITE_STAFF | {Role.MONITOR, Role.DATA_MANAGER})),
     MenuEntry("Review queue", "pathology:queue", frozenset({Role.CENTRAL_PATHOLOGIST, Role.DATA_MANAGER})),
+    MenuEntry("Pathology material", "pathology:material", frozenset(SITE_STAFF | {Role.DATA_MANAGER})),
+    MenuEntry("Notifications", "pathology:notifications", frozenset(SITE_STAFF)),
     MenuEntry("Agreement", "pathology:agreement", frozenset({Role.DATA_MANAGER})),
     MenuEntry("Queries", "queries:list", frozenset(SITE_STAFF | {Role.MONITOR, Role.DATA_MANAGER})),
     MenuEntry("Data quality", "queries:dashboard", frozenset({Role.MONITOR, Role.DATA_MANAGER})),
