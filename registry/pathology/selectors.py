@@ -45,7 +45,7 @@ from registry.sites.scoping import roles_of, scope_queryset
 
 def overdue_days() -> int:
     """Days from material receipt after which an open case is overdue (settings, default 28)."""
-    return int(getattr(settings, "REGISTRY_PATHOLOGY_OVERDUE_DAYS", 28))
+    return settings.REGISTRY_PATHOLOGY_OVERDUE_DAYS
 
 
 def turnaround_days(case: ReviewCase, now: datetime | None = None) -> int | None:

@@ -55,7 +55,7 @@ _CELL_TYPE_OF = {"NEC_small_cell": "small_cell", "NEC_large_cell": "large_cell"}
 
 
 def block_return_days() -> int:
-    return int(getattr(settings, "REGISTRY_PATHOLOGY_BLOCK_RETURN_DAYS", 60))
+    return settings.REGISTRY_PATHOLOGY_BLOCK_RETURN_DAYS
 
 
 def _require(user, roles: Iterable[str], site_id: int, action: str) -> None:
