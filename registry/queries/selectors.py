@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet
 from django.utils import timezone
 
 from registry.core.errors import NotFound
@@ -264,7 +264,3 @@ def quality_dashboard(user, *, site_id: int | None = None) -> list[QualityRow]:
 def query_status_counts(user) -> dict[str, int]:
     counts = dict(query_list_for_user(user).order_by().values_list("status").annotate(n=Count("pk")))
     return {status: counts.get(status, 0) for status in QueryStatus.values}
-
-
-def unresolved_filter() -> Q:
-    return Q(status__in=UNRESOLVED)
