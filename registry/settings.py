@@ -284,6 +284,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per study code list, whichever serializer uses it (drf-spectacular enum naming).
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewCaseStatusEnum": "registry.pathology.models.CaseStatus",
+        "DataQueryStatusEnum": "registry.queries.models.QueryStatus",
+        "QueryResponseReasonEnum": "registry.queries.models.ResponseReason",
+        "ExportJobStatusEnum": "registry.exports.models.JobStatus",
+        "AnalysisRunStatusEnum": "analysis.models.RunStatus",
+        "AnalysisResultStatusEnum": "analysis.models.ResultStatus",
+        "PathologyMaterialEnum": "registry.pathology.models.Material",
+        "MorphologyFindingEnum": "registry.pathology.models.MorphologyFinding",
+        "FormFamilyEnum": "registry.crfs.catalogue.FAMILY_CODES",
+    },
 }
 
 # --- Audit trail (django-pghistory row-level triggers; events append-only) ----------------------------

@@ -64,3 +64,6 @@ def family_of(form: CaseReportForm | type[CaseReportForm]) -> FormFamily:
     """The family a form instance (or model class) belongs to."""
     model = form if isinstance(form, type) else type(form)
     return BY_MODEL[model]
+
+#: The catalogue codes as one choice list (API schemas name it once: settings.SPECTACULAR_SETTINGS).
+FAMILY_CODES: list[str] = [f.code for f in FAMILIES]

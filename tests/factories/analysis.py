@@ -124,7 +124,7 @@ def cohort(site, *, n_nec: int = 8, n_net: int = 6, user=None) -> list[dict[str,
     patients = []
     for i in range(n_nec + n_net):
         nec = i < n_nec
-        start = date(2021, 1, 4) + timedelta(days=17 * i)
+        start = date(2018, 1, 8) + timedelta(days=9 * i)
         first = start + timedelta(days=49 + (i % 3) * 7)
         response = _RESPONSES[i % len(_RESPONSES)]
         evaluations = [(first, response)]
@@ -136,9 +136,9 @@ def cohort(site, *, n_nec: int = 8, n_net: int = 6, user=None) -> list[dict[str,
             birth_year=1940 + (i * 7) % 35, ps=i % 4, primary_site=_SITES[i % len(_SITES)],
             line1_start=start, regimen="carbo_etop" if nec or i % 2 else "captem",
             evaluations=[] if i % 7 == 6 else evaluations,
-            died_on=start + timedelta(days=150 + 41 * i + (0 if nec else 200)) if died else None,
-            alive_on=None if died else start + timedelta(days=400 + 10 * i),
+            died_on=start + timedelta(days=150 + (41 * i) % 700 + (0 if nec else 200)) if died else None,
+            alive_on=None if died else start + timedelta(days=400 + (10 * i) % 300),
             alp=("150", "105") if i % 2 == 0 else ("80", "105"),
             final="NEC_large" if nec else "NET_G3",
-            central_ki67=Decimal(str(70 + i)) if nec and i % 3 else Decimal(str(30 + i))))
+            central_ki67=Decimal(str(70 + i % 30)) if nec and i % 3 else Decimal(str(30 + i % 20))))
     return patients
