@@ -15,15 +15,17 @@ DEMO_LOADERS: list[str] = [
 ]
 
 
-def load_demo(stdout) -> None:
+def load_demo(stdout, *, users_only: bool = False, show_credentials: bool = True) -> None:
     from registry.audit.tracking import audit_context
     from registry.sites.demo import seed_sites_and_users
 
     with audit_context(command="seed_demo"):
         credentials = seed_sites_and_users()
-        for dotted in DEMO_LOADERS:
+        for dotted in [] if users_only else DEMO_LOADERS:
             module_name, func_name = dotted.rsplit(".", 1)
             getattr(import_module(module_name), func_name)(stdout)
+    if not show_credentials:
+        return
     stdout.write("\nDemo users (demo only — change or remove before real use):")
     width = max(len(u) for u, _, _ in credentials)
     for username, password, roles in credentials:

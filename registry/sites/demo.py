@@ -21,8 +21,12 @@ DEMO_SITES = (
 DEMO_USERS = (
     ("coordinator.ous", Role.SITE_COORDINATOR, "OUS", False),
     ("investigator.ous", Role.SITE_INVESTIGATOR, "OUS", False),
+    ("coordinator.hus", Role.SITE_COORDINATOR, "HUS", False),
     ("coordinator.rh", Role.SITE_COORDINATOR, "RH", False),
+    ("coordinator.auh", Role.SITE_COORDINATOR, "AUH", False),
+    ("coordinator.ouh", Role.SITE_COORDINATOR, "OUH", False),
     ("coordinator.uas", Role.SITE_COORDINATOR, "UAS", False),
+    ("coordinator.sus", Role.SITE_COORDINATOR, "SUS", False),
     ("monitor.nordic", Role.MONITOR, "OUS", False),
     ("datamanager", Role.DATA_MANAGER, None, True),
     ("pathologist.perren", Role.CENTRAL_PATHOLOGIST, None, False),

@@ -136,19 +136,37 @@ def load_plans(plans: list[PatientPlan], *, stdout=None, progress_every: int = 1
     return report
 
 
-def demo_patients_exist() -> bool:
-    return Patient.objects.filter(site__code__in=list(m.SITE_WEIGHTS)).exists()
+def plans_still_to_load(plans: list[PatientPlan]) -> list[PatientPlan]:
+    """Plans not yet entered. Patients are entered in plan order, one transaction each, and each site's study
+    ids are sequential, so the first k plans of a site with k patients are already in: an interrupted load
+    (Ctrl-C during `make run`) resumes where it stopped."""
+    from django.db.models import Count
+
+    existing = dict(Patient.objects.filter(site__code__in=list(m.SITE_WEIGHTS))
+                    .values_list("site__code").annotate(n=Count("id")))
+    seen: Counter = Counter()
+    remaining = []
+    for plan in plans:
+        seen[plan.site] += 1
+        if seen[plan.site] > existing.get(plan.site, 0):
+            remaining.append(plan)
+    return remaining
 
 
 def load_demo_cohort(stdout) -> None:
-    """DEMO_LOADERS step: the default 639-patient cohort, unless the demo sites already have patients."""
-    if demo_patients_exist():
-        stdout.write("Demo cohort: patients already present at the demo sites; nothing loaded.")
-        return
+    """DEMO_LOADERS step: the default 639-patient cohort; resumes an interrupted load, no-op when complete."""
     plans = generate_plans(m.DEFAULT_PATIENTS, seed=m.DEFAULT_SEED)
-    stdout.write(f"Demo cohort: entering {len(plans)} synthetic patients through the CRF services "
-                 f"(seed {m.DEFAULT_SEED}, data cut-off {m.DATA_CUTOFF}) …")
-    report = load_plans(plans, stdout=stdout)
+    remaining = plans_still_to_load(plans)
+    if not remaining:
+        stdout.write("Demo cohort: all demo patients already present; nothing loaded.")
+        return
+    stdout.write(f"Demo cohort: entering {len(remaining)} of {len(plans)} synthetic patients through the CRF "
+                 f"services (seed {m.DEFAULT_SEED}, data cut-off {m.DATA_CUTOFF}) …")
+    report = load_plans(remaining, stdout=stdout)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(report.statuses.items()))
     stdout.write(f"Demo cohort: {report.patients} patients, {report.forms} forms ({summary}) "
                  f"in {report.seconds:.0f} s.")
+
+
+def demo_patients_exist() -> bool:
+    return Patient.objects.filter(site__code__in=list(m.SITE_WEIGHTS)).exists()

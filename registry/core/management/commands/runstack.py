@@ -30,7 +30,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
         if not no_demo:
-            call_command("seed_demo", stdout=self.stdout)
+            # Sites and users at once (sign-in works immediately); the cohort, entered through the CRF
+            # services, fills in from a background process (below) and resumes if interrupted.
+            call_command("seed_demo", users_only=True, stdout=self.stdout)
 
         python = sys.executable
         processes = {
@@ -41,6 +43,8 @@ class Command(BaseCommand):
                      "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
                      "--pidfile", str(settings.DATA_DIR / "celerybeat.pid")],
         }
+        if not no_demo:
+            processes["demo"] = [python, "manage.py", "seed_demo", "--skip-credentials"]
         running: dict[str, subprocess.Popen] = {}
         stopping = False
 
@@ -58,9 +62,14 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"\nNEN Registry is running at {url}  (API docs {url}api/docs/, health {url}health)\n"
                 "Press Ctrl-C to stop web, worker, beat and the embedded database."
+                + ("\nThe demo cohort is being entered through the CRF services in the background (several "
+                   "minutes); pages fill in as it goes, and an interrupted load resumes on the next run."
+                   if not no_demo else "")
             ))
             while not stopping:
                 for name, proc in running.items():
+                    if name == "demo":  # the demo loader ends when the cohort is in; that is not a failure
+                        continue
                     if proc.poll() is not None:
                         self.stderr.write(f"{name} exited with code {proc.returncode}; stopping everything.")
                         stopping = True
@@ -84,7 +93,7 @@ class Command(BaseCommand):
 
     def _shutdown(self, running: dict) -> None:
         self.stdout.write("\nStopping…")
-        for name in ("web", "beat", "worker"):
+        for name in ("demo", "web", "beat", "worker"):
             proc = running.get(name)
             if proc and proc.poll() is None:
                 proc.terminate()  # the main process only: a Celery worker then shuts its pool down warmly
