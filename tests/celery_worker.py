@@ -18,7 +18,7 @@ from django.db import connection
 BASE_DIR = Path(settings.BASE_DIR)
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """URL of the database the test process is using (pytest-django renamed it to the test name)."""
     s = connection.settings_dict
     host = s.get("HOST") or ""
@@ -33,7 +33,7 @@ def test_database_url() -> str:
 def celery_worker(*, queue: str | None = None, concurrency: int = 1, extra_env: dict | None = None):
     """Start `celery worker` as a subprocess consuming `queue`; yields (process, queue)."""
     queue = queue or f"test-{uuid.uuid4().hex[:10]}"
-    env = {**os.environ, "DATABASE_URL": test_database_url(), **(extra_env or {})}
+    env = {**os.environ, "DATABASE_URL": worker_database_url(), **(extra_env or {})}
     log = BASE_DIR / ".data" / f"worker-{queue}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:

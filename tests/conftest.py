@@ -9,6 +9,14 @@ from registry.sites.models import Country, Role
 from tests.factories.sites import SiteFactory, UserFactory, member
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    """API throttle counters live in the cache; each test starts with none (the limits are tested on their own)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def site_a(db):
     return SiteFactory(code="OUS", name="Oslo University Hospital", country=Country.NORWAY)

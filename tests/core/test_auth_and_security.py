@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from tests.celery_worker import test_database_url
+from tests.celery_worker import worker_database_url
 from tests.factories.sites import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -87,12 +87,14 @@ def test_health_endpoint_reports_components_and_503_without_worker(client):
 
 
 def _production_env(**extra):
+    # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; production must never run with it.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {
-        **os.environ,
+        **inherited,
         "REGISTRY_ENV": "production",
         "SECRET_KEY": "prod-test-" + "k" * 60,
         "ALLOWED_HOSTS": "registry.example.org",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         "DEBUG": "",
         **extra,
