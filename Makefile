@@ -1,5 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a helper.
 PYTHON ?= python3.11
+# Two pytest workers (pytest-xdist): each gets its own test database; set PYTEST_ARGS to run a subset.
+PYTEST_ARGS ?= -n 2
 UV_VERSION := 0.13.8
 VENV := .venv
 UV := .tools/bin/uv
