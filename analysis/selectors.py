@@ -63,11 +63,20 @@ def _statuses(minimum_status: str) -> list[str]:
     return list(STATUS_ORDER[STATUS_ORDER.index(minimum_status):])
 
 
-def registry_snapshot(*, minimum_status: str = "draft") -> RegistrySnapshot:
-    """Every row the analysis dataset needs, one query per table (12 queries whatever the cohort size)."""
+def registry_snapshot(*, minimum_status: str = "draft", patient_ids: list[int] | None = None,
+                      regimen_components: list[dict[str, Any]] | None = None) -> RegistrySnapshot:
+    """Every row the analysis dataset needs, one query per table (12 queries whatever the cohort size).
+
+    `patient_ids` restricts it to a chunk of patients (exports stream the wide table chunk by chunk);
+    `regimen_components`, when given, is reused instead of read again for every chunk.
+    """
     ok = Q(status__in=_statuses(minimum_status))
+    patients = Patient.objects.all()
+    if patient_ids is not None:
+        ok &= Q(patient_id__in=patient_ids)
+        patients = patients.filter(pk__in=patient_ids)
     snap = RegistrySnapshot()
-    snap.patients = list(Patient.objects.order_by("pk").values(
+    snap.patients = list(patients.order_by("pk").values(
         "id", "study_id", "site_id", "site__country", "withdrawn"))
     snap.enrolments = list(Enrolment.objects.filter(ok).values(
         "patient_id", "eligible", "date_of_diagnosis", "date_of_diagnosis_precision", "registration_date"))
@@ -93,10 +102,15 @@ def registry_snapshot(*, minimum_status: str = "draft") -> RegistrySnapshot:
         "date_of_death", "date_of_death_precision"))
     snap.treatment_status = list(SystemicTreatmentStatus.objects.filter(ok).values(
         "patient_id", "received_palliative_systemic"))
-    snap.regimen_components = list(RegimenComponent.objects.values(
-        "regimen_id", "drug__code", "drug__is_cytotoxic", "drug__platinum_agent"))
+    snap.regimen_components = regimen_components if regimen_components is not None else regimen_component_rows()
     snap.classifications = final_classifications([p["id"] for p in snap.patients])
     return snap
+
+
+def regimen_component_rows() -> list[dict[str, Any]]:
+    """Drug components of every regimen (derives the first-line regimen class)."""
+    return list(RegimenComponent.objects.values("regimen_id", "drug__code", "drug__is_cytotoxic",
+                                                "drug__platinum_agent"))
 
 
 def final_classifications(patient_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -10,28 +10,11 @@ registry at once); tests/exports/test_wide.py pins that both give the same rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Q
-
-from registry.crfs.models import (
-    Baseline,
-    Enrolment,
-    FollowUp,
-    LabResult,
-    LocalPathology,
-    RegimenComponent,
-    ResponseEvaluation,
-    SystemicTreatmentStatus,
-    TreatmentLine,
-    TumourStaging,
-)
 from registry.exports.writers.columns import Column
-from registry.patients.models import Patient
 
-BASELINE_ANALYTES = ("alp", "ldh", "platelets", "crp", "cga", "nse")
 B01 = {1: "Yes", 0: "No"}
 TF = {True: "Yes", False: "No"}
 
@@ -102,24 +85,6 @@ WIDE_SPEC: dict[str, tuple[str, str, str, dict | None]] = {
 }
 
 
-@dataclass
-class ChunkSnapshot:
-    """The same attributes as analysis.selectors.RegistrySnapshot, for one chunk of patients."""
-
-    patients: list[dict[str, Any]] = field(default_factory=list)
-    enrolments: list[dict[str, Any]] = field(default_factory=list)
-    baselines: list[dict[str, Any]] = field(default_factory=list)
-    tumours: list[dict[str, Any]] = field(default_factory=list)
-    specimens: list[dict[str, Any]] = field(default_factory=list)
-    labs: list[dict[str, Any]] = field(default_factory=list)
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
-    followups: list[dict[str, Any]] = field(default_factory=list)
-    treatment_status: list[dict[str, Any]] = field(default_factory=list)
-    regimen_components: list[dict[str, Any]] = field(default_factory=list)
-    classifications: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-
 def wide_columns(names: Iterable[str], *, date_mode: str) -> list[Column]:
     """Columns of the wide table under the date handling chosen (unknown new columns are plain strings)."""
     out = []
@@ -134,62 +99,21 @@ def wide_columns(names: Iterable[str], *, date_mode: str) -> list[Column]:
     return out
 
 
-def _statuses(minimum_status: str) -> list[str]:
-    order = ("draft", "submitted", "verified", "locked")
-    return list(order[order.index(minimum_status):])
+def chunk_snapshot(patient_ids: list[int], *, minimum_status: str, regimen_components: list[dict[str, Any]]):
+    """Every row the dataset needs for these patients: the analysis selector, restricted to the chunk."""
+    from analysis.selectors import registry_snapshot
 
-
-def chunk_snapshot(patient_ids: list[int], *, minimum_status: str, regimen_components: list[dict[str, Any]]
-                   ) -> ChunkSnapshot:
-    """Every row the dataset needs for these patients (one query per table)."""
-    from registry.pathology.selectors import analysis_group, final_classification_for_patients
-
-    ok = Q(status__in=_statuses(minimum_status), patient_id__in=patient_ids)
-    snap = ChunkSnapshot(regimen_components=regimen_components)
-    snap.patients = list(Patient.objects.filter(pk__in=patient_ids).order_by("pk").values(
-        "id", "study_id", "site_id", "site__country", "withdrawn"))
-    snap.enrolments = list(Enrolment.objects.filter(ok).values(
-        "patient_id", "eligible", "date_of_diagnosis", "date_of_diagnosis_precision", "registration_date"))
-    snap.baselines = list(Baseline.objects.filter(ok).values(
-        "patient_id", "sex", "date_of_birth", "date_of_birth_precision", "ecog_ps"))
-    snap.tumours = list(TumourStaging.objects.filter(ok).values(
-        "patient_id", "primary_site", "primary_site_group", "disease_extent_at_diagnosis", "advanced_disease_date",
-        "metastatic_sites", "resection_of_primary"))
-    snap.specimens = list(LocalPathology.objects.filter(ok).order_by("patient_id", "specimen_date", "pk").values(
-        "patient_id", "is_diagnostic", "specimen_date", "ki67_percent", "cell_type", "local_diagnosis"))
-    snap.labs = list(LabResult.objects.filter(ok, is_baseline=True, analyte__in=BASELINE_ANALYTES).values(
-        "patient_id", "line_id", "analyte", "above_uln", "value_x_uln"))
-    snap.lines = list(TreatmentLine.objects.filter(ok).order_by("patient_id", "line_number", "pk").values(
-        "id", "patient_id", "line_number", "intent", "regimen_id", "regimen__code", "backbone_regimen_id",
-        "start_date", "start_date_precision", "n_cycles", "clinical_progression", "clinical_progression_date",
-        "clinical_progression_date_precision", "is_platinum_etoposide", "contains_platinum_any",
-        "is_temozolomide_based", "ecog_ps_at_start"))
-    snap.evaluations = list(ResponseEvaluation.objects.filter(ok, line__intent="palliative").order_by(
-        "patient_id", "eval_date", "pk").values("patient_id", "line_id", "eval_date", "overall_response"))
-    snap.followups = list(FollowUp.objects.filter(ok).order_by("patient_id", "visit_date", "pk").values(
-        "patient_id", "visit_date", "vital_status", "date_last_known_alive", "date_last_known_alive_precision",
-        "date_of_death", "date_of_death_precision"))
-    snap.treatment_status = list(SystemicTreatmentStatus.objects.filter(ok).values(
-        "patient_id", "received_palliative_systemic"))
-    snap.classifications = {
-        pid: {"final_diagnosis": final.final_diagnosis, "final_ki67": final.final_ki67,
-              "ki67_is_central": final.ki67_source == "central", "group": analysis_group(final)}
-        for pid, final in final_classification_for_patients(patient_ids).items()
-    }
-    return snap
-
-
-def regimen_components() -> list[dict[str, Any]]:
-    return list(RegimenComponent.objects.values("regimen_id", "drug__code", "drug__is_cytotoxic",
-                                                "drug__platinum_agent"))
+    return registry_snapshot(minimum_status=minimum_status, patient_ids=patient_ids,
+                             regimen_components=regimen_components)
 
 
 def wide_dicts(patient_ids: Iterable[int], *, config: dict[str, Any], cutoff: date, minimum_status: str,
                chunk_size: int = 1000) -> Iterator[tuple[dict[str, Any], date | None]]:
     """(dataset row, date of diagnosis) per patient, chunk by chunk; `patient_ids` is consumed lazily."""
     from analysis.datasets import build_rows
+    from analysis.selectors import regimen_component_rows
 
-    components = regimen_components()
+    components = regimen_component_rows()
     chunk: list[int] = []
 
     def flush() -> Iterator[tuple[dict[str, Any], date | None]]:
