@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from casebooks import TODAY, clean_casebook, dead_casebook, empty_casebook
+from tests.crfs.casebooks import TODAY, clean_casebook, dead_casebook, empty_casebook
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from casebooks import assert_fires, assert_silent, clean_casebook, findings
+from tests.crfs.casebooks import assert_fires, assert_silent, clean_casebook, findings
 
 from registry.crfs.validation import Severity
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from casebooks import TODAY, assert_fires, assert_silent, by_id, clean_casebook, empty_casebook
+from tests.crfs.casebooks import TODAY, assert_fires, assert_silent, by_id, clean_casebook, empty_casebook
 
 from registry.crfs.validation import Severity
 

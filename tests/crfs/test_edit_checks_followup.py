@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from casebooks import (
+from tests.crfs.casebooks import (
     CUTOFF,
     TODAY,
     assert_fires,

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from casebooks import assert_fires, assert_silent, clean_casebook, findings
+from tests.crfs.casebooks import assert_fires, assert_silent, clean_casebook, findings
 
 from registry.crfs.validation import Severity
 

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from casebooks import assert_fires, assert_silent, by_id, clean_casebook, evaluation, findings
+from tests.crfs.casebooks import assert_fires, assert_silent, by_id, clean_casebook, evaluation, findings
 
 from registry.crfs.validation import Severity
 from registry.crfs.validation.response import recist_target_category

@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from casebooks import assert_fires, assert_silent, by_id, clean_casebook, evaluation
+from tests.crfs.casebooks import assert_fires, assert_silent, by_id, clean_casebook, evaluation
 
 from registry.crfs.validation import Severity
 from registry.crfs.validation.regimens import (
