@@ -3,11 +3,11 @@
 from datetime import date
 
 import pytest
-from tests.crfs.casebooks import TODAY, clean_casebook, dead_casebook, empty_casebook
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.crfs.validation import FORMS, RULES, CaseBook, Finding, Severity, rule, rules_for, run_checks
+from tests.crfs.casebooks import TODAY, clean_casebook, dead_casebook, empty_casebook
 
 # DOMAIN.md §5: rule number → severity as written there (EC26's pending review is shown as information).
 EXPECTED_SEVERITY = {

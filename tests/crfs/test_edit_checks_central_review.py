@@ -2,9 +2,8 @@
 
 from decimal import Decimal
 
-from tests.crfs.casebooks import assert_fires, assert_silent, clean_casebook, findings
-
 from registry.crfs.validation import Severity
+from tests.crfs.casebooks import assert_fires, assert_silent, clean_casebook, findings
 
 # EC25 ------------------------------------------------------------------------------------------------------
 

@@ -2,9 +2,8 @@
 
 from datetime import date
 
-from tests.crfs.casebooks import TODAY, assert_fires, assert_silent, by_id, clean_casebook, empty_casebook
-
 from registry.crfs.validation import Severity
+from tests.crfs.casebooks import TODAY, assert_fires, assert_silent, by_id, clean_casebook, empty_casebook
 
 # EC01 ------------------------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from registry.crfs.validation import Severity
 from tests.crfs.casebooks import (
     CUTOFF,
     TODAY,
@@ -14,8 +15,6 @@ from tests.crfs.casebooks import (
     findings,
     lab,
 )
-
-from registry.crfs.validation import Severity
 
 # EC10 ------------------------------------------------------------------------------------------------------
 

@@ -4,9 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from tests.crfs.casebooks import assert_fires, assert_silent, by_id, clean_casebook, findings, lab
 
 from registry.crfs.validation import Severity
+from tests.crfs.casebooks import assert_fires, assert_silent, by_id, clean_casebook, findings, lab
 
 SAMPLED = date(2023, 1, 28)
 

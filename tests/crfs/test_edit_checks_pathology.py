@@ -4,9 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from tests.crfs.casebooks import assert_fires, assert_silent, clean_casebook, findings
 
 from registry.crfs.validation import Severity
+from tests.crfs.casebooks import assert_fires, assert_silent, clean_casebook, findings
 
 
 def net_g3_casebook(ki67="35", mitoses=None, differentiation="well"):

@@ -4,10 +4,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from tests.crfs.casebooks import assert_fires, assert_silent, by_id, clean_casebook, evaluation, findings
 
 from registry.crfs.validation import Severity
 from registry.crfs.validation.response import recist_target_category
+from tests.crfs.casebooks import assert_fires, assert_silent, by_id, clean_casebook, evaluation, findings
 
 
 def evals(cb, line_id):

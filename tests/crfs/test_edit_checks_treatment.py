@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-from tests.crfs.casebooks import assert_fires, assert_silent, by_id, clean_casebook, evaluation
 
 from registry.crfs.validation import Severity
 from registry.crfs.validation.regimens import (
@@ -17,6 +16,7 @@ from registry.crfs.validation.regimens import (
     match_regimen,
     regimen,
 )
+from tests.crfs.casebooks import assert_fires, assert_silent, by_id, clean_casebook, evaluation
 
 
 def line(cb, line_id):
