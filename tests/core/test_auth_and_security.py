@@ -125,30 +125,18 @@ def test_production_refuses_to_start_with_unsafe_settings(override, message):
     assert message in result.stderr
 
 
-def test_api_throttle_reports_limits_in_headers_and_answers_429(api_client, coordinator_a, settings):
-    from django.core.cache import cache
-
-    cache.clear()
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "3/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    from rest_framework.settings import api_settings
+def test_api_throttle_reports_limits_in_headers_and_answers_429(api_client, coordinator_a, monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        client = api_client(coordinator_a)
-        first = client.get("/api/v1/sites/")
-        assert first["X-RateLimit-Limit"] == "3"
-        assert first["X-RateLimit-Remaining"] == "2"
-        client.get("/api/v1/sites/")
-        client.get("/api/v1/sites/")
-        blocked = client.get("/api/v1/sites/")
-        assert blocked.status_code == 429
-        assert blocked["X-RateLimit-Remaining"] == "0"
-        assert "Retry-After" in blocked
-    finally:
-        cache.clear()
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    # The rates are read once into the throttle class; patch them there (monkeypatch restores them).
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "user": "3/min"})
+    client = api_client(coordinator_a)
+    first = client.get("/api/v1/sites/")
+    assert first["X-RateLimit-Limit"] == "3"
+    assert first["X-RateLimit-Remaining"] == "2"
+    client.get("/api/v1/sites/")
+    client.get("/api/v1/sites/")
+    blocked = client.get("/api/v1/sites/")
+    assert blocked.status_code == 429
+    assert blocked["X-RateLimit-Remaining"] == "0"
+    assert "Retry-After" in blocked
