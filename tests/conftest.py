@@ -111,7 +111,8 @@ def pytest_runtest_teardown(item, nextitem):
     marker = item.get_closest_marker("django_db")
     transactional = (marker is not None and marker.kwargs.get("transaction")) or \
         {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
-    if transactional:
+    # After the last test the test database is already gone (session teardown): nothing to re-seed.
+    if transactional and nextitem is not None:
         from pytest_django.plugin import blocking_manager_key
 
         with item.config.stash[blocking_manager_key].unblock():
