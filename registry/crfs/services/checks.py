@@ -66,7 +66,7 @@ def block_introduced_errors(before: list[Finding], after: list[Finding]) -> None
     raise_on_errors([f for f in after if f.severity == Severity.ERROR and _key(f) not in known])
 
 
-def _catalogue_code(finding: Finding, records: PatientRecords) -> str:
+def catalogue_code(finding: Finding, records: PatientRecords) -> str:
     """The catalogue family a finding belongs to (validation's "treatment" covers three families)."""
     if finding.form != "treatment":
         return finding.form
@@ -82,22 +82,31 @@ def _catalogue_code(finding: Finding, records: PatientRecords) -> str:
 
 
 def findings_store(records: PatientRecords, findings: list[Finding]) -> list[EditCheckFinding]:
-    """Make the stored findings of the patient equal `findings`: keep unchanged rows (their `created_at`
-    says how long a problem has been open), update changed ones, add new ones, delete resolved ones."""
-    patient = records.patient
+    """Make the stored findings of the patient equal `findings` (see `findings_store_many`)."""
+    return findings_store_many([records], {records.patient.pk: findings})
+
+
+def findings_store_many(batch: list[PatientRecords], found: dict[int, list[Finding]]) -> list[EditCheckFinding]:
+    """Make the stored findings of each patient in `batch` equal `found[patient.pk]` with one read and at most
+    three writes: keep unchanged rows (their `created_at` says how long a problem has been open), update changed
+    ones, add new ones, delete resolved ones. The save path and the nightly re-check both store through here."""
     wanted: dict[tuple, EditCheckFinding] = {}
-    for f in findings:
-        row = f.row if isinstance(f.row, int) else None
-        stored = EditCheckFinding(patient=patient, form=_catalogue_code(f, records), object_id=row, rule=f.rule,
-                                  severity=str(f.severity), field=f.field or "", message=f.message)
-        wanted.setdefault((stored.form, stored.object_id, stored.rule, stored.field), stored)
-    existing = {(e.form, e.object_id, e.rule, e.field): e for e in EditCheckFinding.objects.filter(patient=patient)}
+    for records in batch:
+        patient = records.patient
+        for f in found[patient.pk]:
+            row = f.row if isinstance(f.row, int) else None
+            stored = EditCheckFinding(patient=patient, form=catalogue_code(f, records), object_id=row, rule=f.rule,
+                                      severity=str(f.severity), field=f.field or "", message=f.message)
+            wanted.setdefault((patient.pk, stored.form, stored.object_id, stored.rule, stored.field), stored)
+    existing = {(e.patient_id, e.form, e.object_id, e.rule, e.field): e
+                for e in EditCheckFinding.objects.filter(patient_id__in=[r.patient.pk for r in batch])}
     stale = [e.pk for key, e in existing.items() if key not in wanted]
     changed = []
+    now = timezone.now()
     for key, e in existing.items():
         new = wanted.get(key)
         if new is not None and (e.severity, e.message) != (new.severity, new.message):
-            e.severity, e.message, e.updated_at = new.severity, new.message, timezone.now()
+            e.severity, e.message, e.updated_at = new.severity, new.message, now
             changed.append(e)
     fresh = [w for key, w in wanted.items() if key not in existing]
     if stale:

@@ -13,7 +13,7 @@ from registry.crfs.casebook import load_records, with_overrides
 from registry.crfs.catalogue import family
 from registry.crfs.models import CaseReportForm, FormStatus
 from registry.crfs.services.checks import findings_for, findings_on
-from registry.crfs.services.forms import _require_role, _save_input, form_create, form_submit, form_update
+from registry.crfs.services.forms import apply_checked_input, form_create, form_submit, form_update, require_role
 from registry.crfs.validation import Finding, Severity
 from registry.patients.models import Patient
 from registry.sites.scoping import DATA_ENTRY
@@ -24,14 +24,14 @@ def form_validate(*, patient: Patient, family_code: str, data: Mapping[str, Any]
     """Run the checks a save of `data` would run, writing nothing: ValidationFailed on a field error or a
     hard edit check the input introduces, else the soft findings (warnings) the form would then carry."""
     fam = family(family_code)
-    _require_role(user, DATA_ENTRY, patient, "enter data")
+    require_role(user, DATA_ENTRY, patient, "enter data")
     if form is not None and form.status == FormStatus.LOCKED:
         raise Conflict("This form is locked; a data manager must unlock it first.", rule="locked")
     records = load_records(patient)
     # A fresh copy: the checks write the input and derived values onto the instance they are given.
     target = fam.model(patient=patient) if form is None else fam.model.objects.get(pk=form.pk)
     target.patient = patient
-    _save_input(target, fam, records, data, creating=form is None)
+    apply_checked_input(target, fam, records, data, creating=form is None)
     findings = findings_on(findings_for(with_overrides(records, [target])), target)
     return [f for f in findings if f.severity != Severity.ERROR]
 

@@ -39,7 +39,8 @@ REASON_REQUIRED = frozenset({FormStatus.SUBMITTED, FormStatus.VERIFIED})
 _LAB_INPUT = frozenset({"analyte", "value", "unit", "lln", "uln"})
 
 
-def _require_role(user, roles: Iterable[str], patient: Patient, action: str) -> None:
+def require_role(user, roles: Iterable[str], patient: Patient, action: str) -> None:
+    """PermissionDenied unless the user holds one of `roles` at the patient's site (entry and form workflow)."""
     if not has_role(user, roles, patient.site_id):
         raise PermissionDenied(f"Your role at this site does not allow you to {action}.", rule="role")
 
@@ -88,7 +89,7 @@ def _write(form: CaseReportForm, records: PatientRecords, *, user, context: Mapp
     return form
 
 
-def _save_input(form: CaseReportForm, fam: FormFamily, records: PatientRecords, data: Mapping[str, Any],
+def apply_checked_input(form: CaseReportForm, fam: FormFamily, records: PatientRecords, data: Mapping[str, Any],
                 *, creating: bool) -> None:
     """Apply the input, derive, and refuse it if it brings a hard edit-check error."""
     before = findings_for(records)
@@ -109,13 +110,13 @@ def form_create(*, patient: Patient, family_code: str, data: Mapping[str, Any], 
                 reason: str | None = None) -> CaseReportForm:
     """Create a draft form of the family for the patient (a response evaluation names its `line`)."""
     fam = family(family_code)
-    _require_role(user, DATA_ENTRY, patient, "enter data")
+    require_role(user, DATA_ENTRY, patient, "enter data")
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     records = load_records(patient)
     if not fam.repeating and getattr(records, _one_per_patient_attr(fam)) is not None:
         raise Conflict(f"The patient already has a {fam.label} form; update it instead.", rule="one_per_patient")
     form = fam.model(patient=patient, created_by=user)
-    _save_input(form, fam, records, data, creating=True)
+    apply_checked_input(form, fam, records, data, creating=True)
     transaction.on_commit(lambda: form_changed.send(sender=type(form), form=form, user=user, family=fam.code,
                                                     changed_fields=list(data)))
     return _write(form, records, user=user, context={"reason": reason, "action": f"{fam.code}.create"})
@@ -128,7 +129,7 @@ def form_update(form: CaseReportForm, *, data: Mapping[str, Any], user, expected
     """Change a form's data. Submitted and verified forms need a reason; a verified form drops back to
     submitted (its source-data verification no longer covers the new values); locked forms refuse."""
     fam = family_of(form)
-    _require_role(user, DATA_ENTRY, form.patient, "enter data")
+    require_role(user, DATA_ENTRY, form.patient, "enter data")
     if expected_version is None:
         raise PreconditionRequired("The version the change is based on is required (If-Match).",
                                    field="expected_version", rule="version")
@@ -138,7 +139,7 @@ def form_update(form: CaseReportForm, *, data: Mapping[str, Any], user, expected
     if current.status in REASON_REQUIRED:
         reason = _require_reason(reason, why=f"to change a {current.get_status_display().lower()} form")
     records = load_records(patient)
-    _save_input(current, fam, records, data, creating=False)
+    apply_checked_input(current, fam, records, data, creating=False)
     if current.status == FormStatus.VERIFIED:
         current.status, current.verified_by, current.verified_at = FormStatus.SUBMITTED, None, None
     current.version += 1
@@ -151,7 +152,7 @@ def form_update(form: CaseReportForm, *, data: Mapping[str, Any], user, expected
 def form_submit(form: CaseReportForm, *, user, expected_version: int | None = None) -> CaseReportForm:
     """Draft → submitted, once every required field is filled and no hard edit check fails on the form."""
     fam = family_of(form)
-    _require_role(user, DATA_ENTRY, form.patient, "submit forms")
+    require_role(user, DATA_ENTRY, form.patient, "submit forms")
     patient, current = _lock(form, expected_version)
     if current.status != FormStatus.DRAFT:
         raise Conflict(f"Only a draft can be submitted; this form is {current.status}.", rule="workflow")
@@ -172,7 +173,7 @@ def form_submit(form: CaseReportForm, *, user, expected_version: int | None = No
 def form_verify(form: CaseReportForm, *, user, expected_version: int | None = None) -> CaseReportForm:
     """Submitted → verified: a monitor has checked the form against the source documents (SDV)."""
     fam = family_of(form)
-    _require_role(user, {Role.MONITOR}, form.patient, "verify forms")
+    require_role(user, {Role.MONITOR}, form.patient, "verify forms")
     patient, current = _lock(form, expected_version)
     if current.status != FormStatus.SUBMITTED:
         raise Conflict(f"Only a submitted form can be verified; this form is {current.status}.", rule="workflow")
@@ -185,7 +186,7 @@ def form_verify(form: CaseReportForm, *, user, expected_version: int | None = No
 def form_lock(form: CaseReportForm, *, user, expected_version: int | None = None) -> CaseReportForm:
     """Submitted or verified → locked (data manager): no more edits until unlocked with a reason."""
     fam = family_of(form)
-    _require_role(user, {Role.DATA_MANAGER}, form.patient, "lock forms")
+    require_role(user, {Role.DATA_MANAGER}, form.patient, "lock forms")
     patient, current = _lock(form, expected_version)
     if current.status not in (FormStatus.SUBMITTED, FormStatus.VERIFIED):
         raise Conflict(f"Only a submitted or verified form can be locked; this form is {current.status}.",
@@ -200,7 +201,7 @@ def form_unlock(form: CaseReportForm, *, user, reason: str | None,
                 expected_version: int | None = None) -> CaseReportForm:
     """Locked → the status it had (verified if it was verified, else submitted); needs a reason."""
     fam = family_of(form)
-    _require_role(user, {Role.DATA_MANAGER}, form.patient, "unlock forms")
+    require_role(user, {Role.DATA_MANAGER}, form.patient, "unlock forms")
     reason = _require_reason(reason, why="to unlock a form")
     patient, current = _lock(form, expected_version)
     if current.status != FormStatus.LOCKED:
@@ -216,7 +217,7 @@ def form_unlock(form: CaseReportForm, *, user, reason: str | None,
 def form_delete(form: CaseReportForm, *, user, expected_version: int, reason: str | None = None) -> None:
     """Delete a repeating form entered by mistake (a reason is needed once submitted; never when locked)."""
     fam = family_of(form)
-    _require_role(user, DATA_ENTRY, form.patient, "delete forms")
+    require_role(user, DATA_ENTRY, form.patient, "delete forms")
     if not fam.repeating:
         raise Conflict(f"The {fam.label} form cannot be deleted; correct it instead.", rule="one_per_patient")
     patient, current = _lock(form, expected_version)

@@ -19,7 +19,6 @@ from registry.crfs.casebook import build_casebook
 from registry.crfs.derive import PatientRecords, cross_form_fields, derive_patient
 from registry.crfs.models import (
     Baseline,
-    EditCheckFinding,
     Enrolment,
     FollowUp,
     LabResult,
@@ -31,7 +30,7 @@ from registry.crfs.models import (
     TreatmentLine,
     TumourStaging,
 )
-from registry.crfs.services.checks import _catalogue_code  # the one mapping of validation forms to families
+from registry.crfs.services.checks import findings_store_many
 from registry.crfs.validation import run_checks
 from registry.patients.models import Patient
 from registry.queries.models import CasebookSignature, FieldVerification
@@ -69,36 +68,6 @@ def load_batch(patient_ids: list[int]) -> list[PatientRecords]:
     return list(records.values())
 
 
-def _store_findings(batch: list[PatientRecords], found: dict[int, list]) -> list[EditCheckFinding]:
-    """crfs.services.checks.findings_store for a whole batch: one read and at most three writes."""
-    wanted: dict[tuple, EditCheckFinding] = {}
-    for records in batch:
-        patient = records.patient
-        for f in found[patient.pk]:
-            row = f.row if isinstance(f.row, int) else None
-            stored = EditCheckFinding(patient=patient, form=_catalogue_code(f, records), object_id=row, rule=f.rule,
-                                      severity=str(f.severity), field=f.field or "", message=f.message)
-            wanted.setdefault((patient.pk, stored.form, stored.object_id, stored.rule, stored.field), stored)
-    existing = {(e.patient_id, e.form, e.object_id, e.rule, e.field): e
-                for e in EditCheckFinding.objects.filter(patient_id__in=[r.patient.pk for r in batch])}
-    stale = [e.pk for key, e in existing.items() if key not in wanted]
-    changed = []
-    now = timezone.now()
-    for key, e in existing.items():
-        new = wanted.get(key)
-        if new is not None and (e.severity, e.message) != (new.severity, new.message):
-            e.severity, e.message, e.updated_at = new.severity, new.message, now
-            changed.append(e)
-    fresh = [w for key, w in wanted.items() if key not in existing]
-    if stale:
-        EditCheckFinding.objects.filter(pk__in=stale).delete()
-    if changed:
-        EditCheckFinding.objects.bulk_update(changed, ["severity", "message", "updated_at"])
-    if fresh:
-        EditCheckFinding.objects.bulk_create(fresh)
-    return [*fresh, *(e for key, e in existing.items() if key in wanted)]
-
-
 @transaction.atomic
 def recheck_batch(patient_ids: list[int], *, today: date | None = None, rules: set[str] | None = None) -> dict:
     """Re-run the edit checks for these patients and reconcile queries, verifications and signatures."""
@@ -114,7 +83,7 @@ def recheck_batch(patient_ids: list[int], *, today: date | None = None, rules: s
     with audit_context(action="queries.recheck"):
         for model, forms in derived.items():
             model.objects.bulk_update(forms, list(cross_form_fields(model)))
-        stored = _store_findings(batch, found)
+        stored = findings_store_many(batch, found)
         result: ReconcileResult = reconcile_hits([r.patient for r in batch], hits_from_findings(stored), rules=rules)
         forms = [form for records in batch for form in records.all_forms()]
         verifications = FieldVerification.objects.filter(patient_id__in=patient_ids, unverified_at__isnull=True)
