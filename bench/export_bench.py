@@ -1,131 +1,47 @@
-"""Export benchmark (run by hand, not a test):
+"""Export benchmark (issue 7 item 3, issue 9; run by hand, never in the test suite):
 
-    .venv/bin/python bench/export_bench.py --patients 100000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/registry_scale \\
+        .venv/bin/python bench/export_bench.py --patients 100000 --formats csv,parquet,sav
 
-Builds (once, then reuses) a private database `bench_exports` on the same PostgreSQL server, fills it with N
-synthetic patients by bulk_create (the audit triggers still fire), then exports the wide CSV through the
-real service (ExportJob → export_job_build) and reports wall time, peak RSS of this process during the export
-(sampled with psutil), and the ratio to a PostgreSQL `COPY (SELECT …) TO STDOUT` of the rows the wide export
-reads (the same per-table selects, unchunked). DESIGN.md §6 budget: peak RSS < 300 MB, within 3× COPY.
+Uses the scale generator's database `bench_scale_<n>` (bench/scale_data.py `ensure_scale_database`; it is only
+built here when missing, never rebuilt under another process that is still filling it). Each format is exported
+through the real service (ExportJob → export_job_build, wide shape, every site) in a fresh child process, so
+each peak RSS is that export's alone; the child samples its RSS every 10 ms with psutil. The floor is a
+PostgreSQL `COPY (…) TO STDOUT` of the same source rows: the wide export's own snapshot queries
+(registry/exports/wide.py `SnapshotReader`) over every patient at once, consumed by this process.
+DESIGN.md §6 budget: wide CSV of 100,000 patients with peak RSS < 300 MB, within 3× that COPY.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import random
+import subprocess
 import sys
 import threading
 import time
-from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
-os.environ.setdefault("TEST_DATABASE_NAME", "bench_exports")
 
 import django  # noqa: E402
 
 django.setup()
 
 import psutil  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 
-
-def use_bench_database() -> None:
-    """Create (or reuse) the bench database with every migration applied; switch the connection to it."""
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=True)
-
-
-def fill(n: int, seed: int = 7) -> None:
-    from django.contrib.auth import get_user_model
-
-    from registry.crfs.models import (
-        Baseline,
-        Enrolment,
-        FollowUp,
-        LabResult,
-        LocalPathology,
-        Regimen,
-        ResponseEvaluation,
-        TreatmentLine,
-        TumourStaging,
-    )
-    from registry.patients.models import Patient
-    from registry.patients.study_ids import format_study_id
-    from registry.sites.models import Site
-
-    rng = random.Random(seed)
-    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_superuser": True,
-                                                                                 "is_staff": True})
-    sites = [Site.objects.get_or_create(code=code, defaults={"name": code, "country": "NO"})[0]
-             for code in ("BENA", "BENB", "BENC", "BEND")]
-    regimen = Regimen.objects.get(code="carbo_etop")
-    today = date(2025, 6, 1)
-    batch = 5000
-    made = 0
-    while made < n:
-        size = min(batch, n - made)
-        with transaction.atomic():
-            patients = []
-            for i in range(made, made + size):
-                site = sites[i % len(sites)]
-                seq = i // len(sites) + 1
-                patients.append(Patient(site=site, study_id=format_study_id(site.country, site.code, seq),
-                                        sequence_number=seq, enrolled_by=user))
-            patients = Patient.objects.bulk_create(patients)
-            forms: dict[type, list] = {m: [] for m in (Enrolment, Baseline, TumourStaging, LocalPathology,
-                                                      FollowUp, LabResult)}
-            lines = []
-            for p in patients:
-                dx = today - timedelta(days=rng.randint(100, 1500))
-                forms[Enrolment].append(Enrolment(
-                    patient=p, registration_date=dx + timedelta(days=5), consent_obtained="yes",
-                    consent_date=dx + timedelta(days=4), age_at_registration_ge_18=True,
-                    histological_confirmation=True, ki67_gt_20_or_mitoses_gt_20=True,
-                    digestive_primary_or_gi_cup=True, eligible=True, date_of_diagnosis=dx,
-                    registration_timing="prospective_at_diagnosis"))
-                forms[Baseline].append(Baseline(
-                    patient=p, sex=rng.choice(["male", "female"]), date_of_birth=date(dx.year - rng.randint(40, 85),
-                                                                                      1, 1),
-                    ecog_ps=rng.randint(0, 3), weight_kg=Decimal(rng.randint(50, 100)),
-                    height_cm=Decimal(rng.randint(150, 195))))
-                forms[TumourStaging].append(TumourStaging(
-                    patient=p, primary_site="pancreas", primary_site_group="pancreatobiliary",
-                    disease_extent_at_diagnosis="metastatic", advanced_disease_date=dx,
-                    metastatic_sites=["liver"], n_metastatic_organs=1, resection_of_primary="none"))
-                forms[LocalPathology].append(LocalPathology(
-                    patient=p, specimen_date=dx, is_diagnostic=True, specimen_site="liver_metastasis",
-                    specimen_type="core_biopsy", classification_edition="WHO2019", local_diagnosis="NEC_large_cell",
-                    differentiation="poor", cell_type="large_cell", ki67_percent=Decimal(rng.randint(21, 95)),
-                    chromogranin_a_ihc="positive", synaptophysin_ihc="positive", report_text="Bench report."))
-                death = rng.random() < 0.6
-                forms[FollowUp].append(FollowUp(
-                    patient=p, visit_date=today - timedelta(days=10), vital_status="dead" if death else "alive",
-                    date_of_death=today - timedelta(days=20) if death else None,
-                    date_last_known_alive=None if death else today - timedelta(days=10)))
-                forms[LabResult].append(LabResult(
-                    patient=p, timepoint="baseline_line1", analyte="alp", sample_date=dx + timedelta(days=10),
-                    value=Decimal(rng.randint(50, 400)), unit="U/L", uln=Decimal(105), is_baseline=True,
-                    above_uln=True, value_x_uln=Decimal("1.5")))
-                lines.append(TreatmentLine(
-                    patient=p, line_number=1, intent="palliative", regimen=regimen, start_date=dx + timedelta(days=14),
-                    n_cycles=4, is_platinum_etoposide=True, contains_platinum_any=True, is_temozolomide_based=False))
-            for model, rows in forms.items():
-                model.objects.bulk_create(rows, batch_size=2000)
-            lines = TreatmentLine.objects.bulk_create(lines, batch_size=2000)
-            ResponseEvaluation.objects.bulk_create([
-                ResponseEvaluation(patient_id=ln.patient_id, line=ln, eval_date=ln.start_date + timedelta(days=k * 63),
-                                   eval_number=k, method="ct", criteria="recist_1_1", new_lesions=False,
-                                   overall_response=rng.choice(["PR", "SD", "PD"]))
-                for ln in lines for k in (1, 2)], batch_size=2000)
-        made += size
-        print(f"  inserted {made}/{n} patients", flush=True)
+#: Tables the wide export reads; analysed first when autovacuum never has (a freshly bulk-loaded database
+#: plans its queries on no statistics at all, which no production database does).
+READ_TABLES = ("patients_patient", "crfs_enrolment", "crfs_baseline", "crfs_tumourstaging", "crfs_localpathology",
+               "crfs_labresult", "crfs_treatmentline", "crfs_responseevaluation", "crfs_followup",
+               "crfs_systemictreatmentstatus", "pathology_finalclassification", "sites_site")
 
 
 class PeakRss:
-    """Samples this process's RSS every 20 ms in a thread; `peak` is the maximum seen."""
+    """Samples this process's RSS every 10 ms in a thread; `peak` is the maximum seen."""
 
     def __init__(self) -> None:
         self.proc = psutil.Process()
@@ -136,7 +52,7 @@ class PeakRss:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.02)
+            time.sleep(0.01)
 
     def __enter__(self):
         self._thread.start()
@@ -145,84 +61,133 @@ class PeakRss:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
 
 
-def copy_baseline() -> tuple[float, int]:
-    """COPY … TO STDOUT of the per-table selects the wide export reads (whole tables at once)."""
-    from registry.crfs.models import RegimenComponent
-    from registry.exports import wide
+def use_database(n: int, *, allow_build: bool) -> str:
+    """Point the connection at bench_scale_<n>; refuse to touch a database another process is still filling."""
+    from bench.scale_data import database_name, ensure_scale_database
 
-    snapshot_sql = []
-    for model, fields in [
-        (wide.Patient, ("id", "study_id", "site_id", "site__country", "withdrawn")),
-        (wide.Enrolment, ("patient_id", "eligible", "date_of_diagnosis", "date_of_diagnosis_precision",
-                          "registration_date")),
-        (wide.Baseline, ("patient_id", "sex", "date_of_birth", "date_of_birth_precision", "ecog_ps")),
-        (wide.TumourStaging, ("patient_id", "primary_site", "primary_site_group", "disease_extent_at_diagnosis",
-                              "advanced_disease_date", "metastatic_sites", "resection_of_primary")),
-        (wide.LocalPathology, ("patient_id", "is_diagnostic", "specimen_date", "ki67_percent", "cell_type",
-                               "local_diagnosis")),
-        (wide.LabResult, ("patient_id", "line_id", "analyte", "above_uln", "value_x_uln")),
-        (wide.TreatmentLine, ("id", "patient_id", "line_number", "intent", "regimen_id", "regimen__code",
-                              "backbone_regimen_id", "start_date", "start_date_precision", "n_cycles",
-                              "clinical_progression", "clinical_progression_date", "is_platinum_etoposide",
-                              "ecog_ps_at_start")),
-        (wide.ResponseEvaluation, ("patient_id", "line_id", "eval_date", "overall_response")),
-        (wide.FollowUp, ("patient_id", "visit_date", "vital_status", "date_last_known_alive", "date_of_death")),
-        (wide.SystemicTreatmentStatus, ("patient_id", "received_palliative_systemic")),
-        (RegimenComponent, ("regimen_id", "drug__code", "drug__is_cytotoxic")),
-    ]:
-        snapshot_sql.append(model.objects.order_by().values_list(*fields).query.sql_with_params())
-    total = 0
+    name = database_name(n)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        exists = cursor.fetchone() is not None
+    if exists:
+        connection.settings_dict["NAME"] = name
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM patients_patient")
+            have = cursor.fetchone()[0]
+        if have != n and not allow_build:
+            sys.exit(f"{name} holds {have} patients, not {n} (still being filled?); rerun when it is complete, "
+                     "or pass --allow-build to let ensure_scale_database rebuild it.")
+        if have == n:
+            return name
+    elif not allow_build:
+        sys.exit(f"{name} does not exist; pass --allow-build to create it with bench/scale_data.py.")
+    return ensure_scale_database(n, stdout=sys.stdout)
+
+
+def analyse_if_never_analysed() -> list[str]:
+    done = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) "
+                       "AND last_analyze IS NULL AND last_autoanalyze IS NULL", [list(READ_TABLES)])
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'ANALYZE "{table}"')
+            done.append(table)
+    return done
+
+
+def copy_floor() -> dict[str, float]:
+    """COPY … TO STDOUT (csv) of the wide export's source queries over every patient; bytes are consumed."""
+    from registry.exports.wide import SnapshotReader
+
+    reader = SnapshotReader(minimum_status="draft", chunked=False)
+    total_bytes = rows = 0
     started = time.perf_counter()
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        for sql, params in snapshot_sql:
-            with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+        for read in reader.reads:
+            with raw.copy(f"COPY ({read.sql}) TO STDOUT WITH (FORMAT csv)", read.params) as copy:
                 for block in copy:
-                    total += len(block)
-    return time.perf_counter() - started, total
+                    total_bytes += len(block)
+                    rows += bytes(block).count(b"\n")
+    return {"seconds": time.perf_counter() - started, "bytes": total_bytes, "rows": rows}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--refill", action="store_true", help="Delete the bench cohort and insert it again.")
-    args = parser.parse_args()
-
-    print("Preparing the bench database …", flush=True)
-    use_bench_database()
+def export_once(spec: str) -> dict[str, object]:
+    """One export through the service, in this process (run as a child by `main`); `spec` is a format of the
+    wide shape (csv, parquet, sav, dta, …) or `long-<format>` for the long shape (every form family)."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
     from registry.exports import services
-    from registry.patients.models import Patient
 
     settings.MEDIA_ROOT = Path(settings.DATA_DIR) / "bench-media"
-    have = Patient.objects.count()
-    if have != args.patients or args.refill:
-        if have:
-            with connection.cursor() as cursor:
-                cursor.execute("TRUNCATE patients_patient, patients_studyidcounter RESTART IDENTITY CASCADE")
-        t0 = time.perf_counter()
-        fill(args.patients)
-        print(f"Inserted {args.patients} patients in {time.perf_counter() - t0:.1f} s")
-    user = get_user_model().objects.get(username="bench")
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-exports", defaults={"is_superuser": True, "is_staff": True})
+    shape, fmt = spec.split("-", 1) if spec.startswith("long-") else ("wide", spec)
+    job = services.export_job_create(user=user, shape=shape, fmt=fmt)
     rss_before = psutil.Process().memory_info().rss
-
-    job = services.export_job_create(user=user, shape="wide", fmt="csv")
+    cpu0 = time.process_time()
     with PeakRss() as rss:
         t0 = time.perf_counter()
         services.export_job_build(job.pk)
-        export_seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     job.refresh_from_db()
-    assert job.status == "succeeded", job.error
-    copy_seconds, copy_bytes = copy_baseline()
-    print(f"\nWide CSV export of {job.row_count} patients ({job.file_size / 1e6:.1f} MB): {export_seconds:.2f} s")
-    print(f"Peak RSS during export: {rss.peak / 2**20:.0f} MiB (before: {rss_before / 2**20:.0f} MiB, "
-          f"growth {(rss.peak - rss_before) / 2**20:.0f} MiB)")
-    print(f"PostgreSQL COPY of the same source rows: {copy_seconds:.2f} s ({copy_bytes / 1e6:.1f} MB)")
-    print(f"Ratio export / COPY: {export_seconds / copy_seconds:.1f}×")
+    if job.status != "succeeded":
+        raise SystemExit(job.error)
+    path = Path(settings.MEDIA_ROOT) / job.file
+    out = {"format": spec, "rows": job.row_count, "bytes": job.file_size, "seconds": seconds, "cpu_seconds": cpu,
+           "rss_before_mib": rss_before / 2**20, "rss_peak_mib": rss.peak / 2**20}
+    path.unlink(missing_ok=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--formats", default="csv,parquet",
+                        help="comma-separated wide formats; long-<format> (e.g. long-csv) for the long shape")
+    parser.add_argument("--allow-build", action="store_true",
+                        help="let bench/scale_data.py create (or rebuild) bench_scale_<n> when it is not complete")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: export one format, print JSON
+    args = parser.parse_args()
+
+    if args.one:
+        use_database(args.patients, allow_build=False)
+        print(json.dumps(export_once(args.one)))
+        return
+
+    name = use_database(args.patients, allow_build=args.allow_build)
+    analysed = analyse_if_never_analysed()
+    print(f"Database {name}: {args.patients} patients" + (f"; analysed {', '.join(analysed)}" if analysed else ""))
+    print(f"Load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    floor = copy_floor()
+    print(f"COPY floor (same source rows, csv): {floor['seconds']:.2f} s, {floor['rows']} rows, "
+          f"{floor['bytes'] / 1e6:.1f} MB")
+    results = []
+    for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
+        child = subprocess.run([sys.executable, __file__, "--patients", str(args.patients), "--one", fmt],
+                               capture_output=True, text=True, env=os.environ.copy(), check=False)
+        if child.returncode:
+            print(f"{fmt}: export failed\n{child.stdout}{child.stderr}")
+            continue
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        results.append(result)
+        print(f"{fmt:<10} {result['rows']} rows, {result['bytes'] / 1e6:.1f} MB: {result['seconds']:.2f} s "
+              f"(CPU {result['cpu_seconds']:.2f} s), peak RSS {result['rss_peak_mib']:.0f} MiB "
+              f"(at start {result['rss_before_mib']:.0f} MiB), {result['seconds'] / floor['seconds']:.1f}× COPY")
+    again = copy_floor()
+    print(f"COPY floor again after the exports: {again['seconds']:.2f} s")
+    print(f"Load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for r in results:
+        if r["format"] == "csv":
+            ok_rss, ok_ratio = r["rss_peak_mib"] < 300, r["seconds"] <= 3 * floor["seconds"]
+            print(f"Budget (DESIGN.md §6) wide CSV: peak RSS < 300 MB {'met' if ok_rss else 'NOT met'}; "
+                  f"within 3× COPY {'met' if ok_ratio else 'NOT met'} ({r['seconds'] / floor['seconds']:.1f}×)")
 
 
 if __name__ == "__main__":

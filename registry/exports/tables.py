@@ -6,11 +6,13 @@ are de-identified on the fly, and are never all held in memory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
+from django.db import connection
 from django.db.models import DateField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -23,6 +25,7 @@ from registry.exports.writers.columns import Column, Table
 from registry.patients.models import Patient
 
 CHUNK_SIZE = 2000
+_PLAIN, _MULTI, _DATE, _STUDY, _DROP = range(5)
 STATUS_ORDER = ("draft", "submitted", "verified", "locked")
 REF = "_reference_date"
 
@@ -83,19 +86,42 @@ class ExportSource:
     def transform(self, variables: Sequence[Variable], study_id: str, reference: date | None,
                   values: Sequence[Any]) -> list[Any]:
         """Output values of one record (raw codes), de-identified; '' (blank CharField) becomes missing."""
-        out: list[Any] = []
-        for var, value in zip(variables, values, strict=True):
+        return self.transformer(variables)(study_id, reference, values)
+
+    def transformer(self, variables: Sequence[Variable]) -> Callable[[str, date | None, Sequence[Any]], list[Any]]:
+        """`transform` for one variable list, decided once per table instead of once per value: multi-choice
+        fields become 0/1 indicators, dates are de-identified (or dropped), the study id hashed if asked."""
+        deid = self.deid
+        steps = []
+        for var in variables:
             if var.kind == "multi":
-                chosen = set(value or ())
-                out.extend(int(code in chosen) for code, _ in var.choices)
+                steps.append((_MULTI, tuple(code for code, _ in var.choices)))
             elif var.kind == "date":
-                if self.deid.dates != "remove":
-                    out.append(self.deid.date(value, study_id, reference))
+                steps.append((_DROP if deid.dates == "remove" else _PLAIN if deid.dates == "keep" else _DATE, None))
             elif var.name == "study_id":
-                out.append(self.deid.record_id(value))
+                steps.append((_STUDY if deid.hash_record_id else _PLAIN, None))
             else:
-                out.append(None if value == "" else value)
-        return out
+                steps.append((_PLAIN, None))
+        if all(step == _PLAIN for step, _ in steps):
+            # dates kept and ids as they are: a date or an id is never '', so one comprehension does it all
+            # (a class test first: `Decimal == ""` goes through an abstract-base-class check)
+            return lambda study_id, reference, values: [None if v.__class__ is str and not v else v for v in values]
+
+        def general(study_id: str, reference: date | None, values: Sequence[Any]) -> list[Any]:
+            out: list[Any] = []
+            for (step, arg), value in zip(steps, values, strict=True):
+                if step == _PLAIN:
+                    out.append(None if value.__class__ is str and not value else value)
+                elif step == _MULTI:
+                    chosen = set(value or ())
+                    out.extend(int(code in chosen) for code in arg)
+                elif step == _DATE:
+                    out.append(deid.date(value, study_id, reference))
+                elif step == _STUDY:
+                    out.append(deid.record_id(value))
+            return out
+
+        return general
 
     # --- long tables
 
@@ -109,16 +135,18 @@ class ExportSource:
         return qs.values_list("patient__study_id", "patient_id", REF, *[v.lookup for v in variables])
 
     def family_rows(self, fam: FormFamily, variables: Sequence[Variable]) -> Iterator[list[Any]]:
+        transform = self.transformer(variables)
         for study_id, _pid, ref, *values in self._family_queryset(fam, variables).iterator(
                 chunk_size=self.chunk_size):
-            yield self.transform(variables, study_id, ref, values)
+            yield transform(study_id, ref, values)
 
     def patient_rows(self, variables: Sequence[Variable]) -> Iterator[list[Any]]:
         qs = self.patients.order_by("site__code", "sequence_number").annotate(
             **{REF: _reference("pk", self.deid.dates == "durations")})
         rows = qs.values_list("study_id", REF, *[v.lookup for v in variables])
+        transform = self.transformer(variables)
         for study_id, ref, *values in rows.iterator(chunk_size=self.chunk_size):
-            yield self.transform(variables, study_id, ref, values)
+            yield transform(study_id, ref, values)
 
     def long_tables(self, codes: list[str] | None) -> list[Table]:
         """The patients table, then one table per selected family (rows not read until iterated)."""
@@ -154,8 +182,9 @@ class ExportSource:
                         ) -> dict[int, list[list[Any]]]:
         """patient id → output rows of one family for a chunk of patients (one query)."""
         by_patient: dict[int, list[list[Any]]] = defaultdict(list)
+        transform = self.transformer(variables)
         for study_id, pid, ref, *values in self._family_queryset(fam, variables, patient_ids):
-            by_patient[pid].append(self.transform(variables, study_id, ref, values))
+            by_patient[pid].append(transform(study_id, ref, values))
         return by_patient
 
     # --- wide
@@ -168,28 +197,37 @@ class ExportSource:
                      _Lazy(lambda: self.wide_rows(config=config, cutoff=cutoff)),
                      {"count": lambda: self.patients.count(), "cutoff": cutoff.isoformat(), "config": config})
 
+    def ordered_patient_ids(self) -> Iterator[int]:
+        """Ids of the patients in scope in site/sequence order, from a server-side cursor, rows as plain tuples
+        (the ORM's iterator cost more per id than deriving the patient's row)."""
+        sql, params = self.patients.order_by("site__code", "sequence_number").values_list(
+            "pk").query.sql_with_params()
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(self.chunk_size):
+                for (pk,) in rows:
+                    yield pk
+
     def wide_rows(self, *, config: dict[str, Any], cutoff: date) -> Iterator[list[Any]]:
+        """Dataset rows as output values: date columns de-identified, study id hashed if asked, '' → missing."""
         from analysis.datasets import COLUMNS
 
-        ids = (pid for pid in self.patients.order_by("site__code", "sequence_number").values_list(
-            "pk", flat=True).iterator(chunk_size=self.chunk_size))
+        ids = self.ordered_patient_ids()
+        kinds = {name: wide.WIDE_SPEC.get(name, ("", "string"))[1] for name in COLUMNS}
+        names = [n for n in COLUMNS if not (kinds[n] == "date" and self.deid.dates == "remove")]
+        pick = itemgetter(*names)
+        dates = [i for i, n in enumerate(names) if kinds[n] == "date"]
+        study = names.index("study_id")
+        deid = self.deid
         for row, diagnosis in wide.wide_dicts(ids, config=config, cutoff=cutoff, minimum_status=self.minimum_status,
-                                              chunk_size=min(self.chunk_size, 1000)):
-            out = []
+                                              chunk_size=self.chunk_size):
             study_id = row["study_id"]
-            for name in COLUMNS:
-                value = row[name]
-                kind = wide.WIDE_SPEC.get(name, ("", "string"))[1]
-                if kind == "date":
-                    if self.deid.dates == "remove":
-                        continue
-                    value = self.deid.date(date.fromisoformat(value) if isinstance(value, str) else value,
-                                           study_id, diagnosis)
-                elif name == "study_id":
-                    value = self.deid.record_id(value)
-                elif value == "":
-                    value = None
-                out.append(value)
+            out = [None if v.__class__ is str and not v else v for v in pick(row)]
+            for i in dates:
+                value = out[i]
+                out[i] = deid.date(date.fromisoformat(value) if isinstance(value, str) else value, study_id,
+                                   diagnosis)
+            out[study] = deid.record_id(study_id)
             yield out
 
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
 from typing import Any, TextIO
 
 from registry.exports.writers.columns import Column, label_of, text
 
+#: Types the csv module already writes exactly as `text` does (None → '', str(int), repr(float) = str(float),
+#: str(Decimal), str(date) = ISO date); anything else (booleans → 1/0, datetimes → ISO 'T', str subclasses)
+#: goes through `text`. One set lookup per value instead of a function call.
+VERBATIM = frozenset({type(None), str, int, float, Decimal, date})
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 
 
@@ -17,11 +23,16 @@ def write_csv(out: TextIO, columns: Sequence[Column], rows: Iterable[Sequence[An
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([(c.label or c.name) if label_headers else c.name for c in columns])
     count = 0
-    for row in rows:
-        if labels:
+    if labels:
+        for row in rows:
             writer.writerow([text(label_of(c, v)) for c, v in zip(columns, row, strict=True)])
-        else:
-            writer.writerow([text(v) for v in row])
+            count += 1
+        return count
+    width = len(columns)
+    for row in rows:
+        if len(row) != width:
+            raise ValueError(f"row {count + 1} has {len(row)} values for {width} columns")
+        writer.writerow([v if v.__class__ in VERBATIM else text(v) for v in row])
         count += 1
     return count
 

@@ -1,4 +1,5 @@
-"""Apache Parquet through pyarrow, written in row groups so memory stays bounded by the group size.
+"""Apache Parquet through pyarrow, written in row groups so memory stays bounded by the group size (10,000
+rows: a group is buffered as Python values first; 50,000 took the 100,000-patient wide export to 373 MiB).
 
 Value labels travel in the schema's field metadata (`value_labels` as JSON), variable labels and units too,
 so a reader can rebuild the codebook from the file alone.
@@ -54,16 +55,28 @@ def _convert(column: Column, value: Any) -> Any:
     return value
 
 
+def _column_converter(column: Column) -> Callable[[list[Any]], list[Any]] | None:
+    """`_convert` for a whole row group's column at once (a function call per value showed in the profile)."""
+    if column.kind == "float":
+        return lambda values: [None if v is None else float(v) for v in values]
+    if column.kind == "integer":
+        return lambda values: [None if v is None else int(v) for v in values]
+    return None  # strings, dates and booleans: pyarrow takes the Python values as they are
+
+
 def write_parquet(path: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]], *,
-                  row_group_size: int = 50_000, on_row: Callable[[], None] | None = None) -> dict[str, Any]:
+                  row_group_size: int = 10_000, on_row: Callable[[], None] | None = None) -> dict[str, Any]:
     """Write the rows in row groups of `row_group_size`; returns rows and row-group count."""
     arrow_schema = schema(columns)
     buffers: list[list[Any]] = [[] for _ in columns]
     total = groups = 0
 
+    converters = [_column_converter(c) for c in columns]
+
     def flush(writer: pq.ParquetWriter) -> None:
         nonlocal groups
-        arrays = [pa.array(buf, type=f.type) for buf, f in zip(buffers, arrow_schema, strict=True)]
+        arrays = [pa.array(buf if convert is None else convert(buf), type=f.type)
+                  for buf, convert, f in zip(buffers, converters, arrow_schema, strict=True)]
         writer.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema), row_group_size=row_group_size)
         groups += 1
         for buf in buffers:
@@ -72,8 +85,8 @@ def write_parquet(path: str, columns: Sequence[Column], rows: Iterable[Sequence[
     with pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer:
         pending = 0
         for row in rows:
-            for buf, c, v in zip(buffers, columns, row, strict=True):
-                buf.append(_convert(c, v))
+            for buf, v in zip(buffers, row, strict=True):
+                buf.append(v)
             pending += 1
             total += 1
             if on_row is not None:

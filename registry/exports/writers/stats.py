@@ -5,8 +5,10 @@ label strings): a choice's number is its position in the declared code list (1, 
 for integer code lists; booleans are 1/0 labelled Yes/No. The numbering is returned (and printed in the
 codebook), so the raw code of every number is documented.
 
-pyreadstat writes from a DataFrame, so one table is held in memory while it is written (column-wise, as
-typed arrays); use CSV or Parquet for very large long tables.
+pyreadstat writes only from a whole DataFrame (it cannot append), so one table is held in memory while it is
+written: packed every 10,000 rows into typed arrays (8 bytes a cell; repeated strings share one object), about
+50 MB for the 100,000-patient wide table; bench/export_bench.py measures the peak. Use CSV or Parquet (row
+groups) for very large long tables.
 """
 
 from __future__ import annotations
@@ -39,59 +41,106 @@ def numeric_codes(column: Column) -> dict[Any, int] | None:
     return {c: i for i, c in enumerate(codes, start=1)}
 
 
-def safe_names(columns: Sequence[Column], limit: int) -> list[str]:
-    """Variable names valid in SPSS/Stata: letters, digits, underscore, ≤ limit characters, unique."""
+def safe_names(columns: Sequence[Column], limit: int, reserve: Sequence[int] | None = None) -> list[str]:
+    """Variable names valid in SPSS/Stata: letters, digits, underscore, ≤ limit characters (less the column's
+    `reserve`), unique."""
     used: set[str] = set()
     names = []
-    for c in columns:
+    for i, c in enumerate(columns):
+        limit_i = limit - (reserve[i] if reserve else 0)
         base = re.sub(r"[^A-Za-z0-9_]", "_", c.name)
         if not re.match(r"[A-Za-z]", base):
             base = f"v_{base}"
-        name, n = base[:limit], 1
+        name, n = base[:limit_i], 1
         while name.lower() in used:
             n += 1
             suffix = f"_{n}"
-            name = base[: limit - len(suffix)] + suffix
+            name = base[: limit_i - len(suffix)] + suffix
         used.add(name.lower())
         names.append(name)
     return names
 
 
+def _label_set_reserve(columns: Sequence[Column]) -> list[int]:
+    """pyreadstat names a variable's value-label set `<variable name><k>` (k = 0, 1, … over the labelled
+    variables) and Stata allows 32 characters there too, so a labelled name leaves room for its k."""
+    reserve, k = [], 0
+    for c in columns:
+        if numeric_codes(c) is None:
+            reserve.append(0)
+        else:
+            reserve.append(len(str(k)))
+            k += 1
+    return reserve
+
+
+#: Rows gathered as Python objects before they are packed into typed arrays.
+PACK_ROWS = 10_000
+
+
+def _packer(column: Column, mapping: dict[Any, int] | None):
+    """Values of one column (a list) → a numpy array as pyreadstat takes it: coded and numeric columns as
+    float64 (NaN missing), dates as objects, strings as objects with repeated values sharing one str."""
+    if mapping is not None:
+        return lambda values: np.array([np.nan if v is None else float(mapping.get(v, v)) for v in values],
+                                       dtype="float64")
+    if column.kind in ("integer", "float"):
+        return lambda values: np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+    if column.kind == "date":
+        # Python date objects: pyreadstat writes them as dates (not datetimes).
+        return lambda values: np.array(values, dtype="object")
+    seen: dict[str, str] = {}
+
+    def strings(values: list[Any]) -> np.ndarray:
+        out = np.empty(len(values), dtype="object")
+        out[:] = [seen.setdefault(text, text) for text in ("" if v is None else str(v) for v in values)]
+        return out
+
+    return strings
+
+
 def _frame(columns: Sequence[Column], rows: Iterable[Sequence[Any]], names: list[str],
            on_row: Callable[[], None] | None) -> tuple[pd.DataFrame, dict[str, dict[int, str]]]:
+    """The table as a DataFrame of typed columns. pyreadstat writes only whole DataFrames, so the table is held
+    once, as packed arrays (8 bytes a cell, repeated strings shared), never as a list of row objects."""
     mappings = [numeric_codes(c) for c in columns]
-    data: list[list[Any]] = [[] for _ in columns]
+    packers = [_packer(c, m) for c, m in zip(columns, mappings, strict=True)]
+    parts: list[list[np.ndarray]] = [[] for _ in columns]
+    pending: list[list[Any]] = [[] for _ in columns]
+
+    def pack() -> None:
+        for part, values, packer in zip(parts, pending, packers, strict=True):
+            part.append(packer(values))
+            values.clear()
+
+    count = 0
     for row in rows:
-        for i, (value, mapping) in enumerate(zip(row, mappings, strict=True)):
-            if value is not None and mapping is not None:
-                value = mapping.get(value, value)
-            data[i].append(value)
+        for values, value in zip(pending, row, strict=True):
+            values.append(value)
+        count += 1
+        if count % PACK_ROWS == 0:
+            pack()
         if on_row is not None:
             on_row()
+    if count % PACK_ROWS or not count:
+        pack()
     frame = {}
     value_labels: dict[str, dict[int, str]] = {}
-    for c, name, values, mapping in zip(columns, names, data, mappings, strict=True):
+    for c, name, part, mapping in zip(columns, names, parts, mappings, strict=True):
+        frame[name] = np.concatenate(part) if len(part) > 1 else part[0]
+        part.clear()
         if mapping is not None:
-            frame[name] = pd.array(values, dtype="Float64").astype("float64")
             labels = {0: "No", 1: "Yes"} if c.kind == "boolean" and not c.value_labels else {}
             for code, number in mapping.items():
                 if c.value_labels and code in c.value_labels:
                     labels[number] = str(c.value_labels[code])
             value_labels[name] = labels
-        elif c.kind in ("integer", "float"):
-            frame[name] = np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
-        elif c.kind == "date":
-            # Python date objects: pyreadstat writes them as dates (not datetimes).
-            frame[name] = pd.Series(list(values), dtype="object")
-        else:
-            frame[name] = pd.Series(["" if v is None else str(v) for v in values], dtype="object")
-        values.clear()
-    return pd.DataFrame(frame), value_labels
+    return pd.DataFrame(frame, copy=False), value_labels
 
 
 def _write(writer, path: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]], limit: int,
            on_row: Callable[[], None] | None, **kwargs) -> dict[str, Any]:
-    names = safe_names(columns, limit)
+    names = safe_names(columns, limit, _label_set_reserve(columns) if limit == STATA_NAME_MAX else None)
     df, value_labels = _frame(columns, rows, names, on_row)
     labels = [(c.label or c.name)[:STATA_LABEL_MAX] if limit == STATA_NAME_MAX else (c.label or c.name)
               for c in columns]
