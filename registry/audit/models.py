@@ -20,3 +20,26 @@ class TrackedUser(User):
     class Meta:
         proxy = True
         verbose_name = "user (audited)"
+
+
+# The analysis configuration a data manager edits (definitions and settings) decides what every published
+# figure means, so it is part of the trail (ICH E6(R3) 4.2.2: release of trial-specific configuration).
+# Tracked here, on proxies, so the analysis app's own models and migrations stay its own. Runs, results and
+# figures are derived outputs: each run row freezes its inputs and is recomputable, and is not tracked.
+from analysis.models import AnalysisDefinition, AnalysisSettings  # noqa: E402
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 model_name="AnalysisDefinitionEvent")
+class TrackedAnalysisDefinition(AnalysisDefinition):
+    class Meta:
+        proxy = True
+        verbose_name = "analysis definition (audited)"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 model_name="AnalysisSettingsEvent")
+class TrackedAnalysisSettings(AnalysisSettings):
+    class Meta:
+        proxy = True
+        verbose_name = "analysis settings (audited)"

@@ -7,9 +7,11 @@ claiming or submitting at once are serialised, and records who/why in the audit 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
+from smtplib import SMTPException
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +45,8 @@ from registry.pathology.models import (
 )
 from registry.sites.models import Role, SiteMembership
 from registry.sites.scoping import has_role, scope_queryset
+
+logger = logging.getLogger(__name__)
 
 #: Input fields of a central read (F9) the reviewer types in.
 REVIEW_FIELDS: tuple[str, ...] = (
@@ -457,8 +461,18 @@ def _notify_site(case: ReviewCase, final: FinalClassification, *, user) -> Notif
             memberships__role__in=[Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR]).exclude(email="")
         .values_list("email", flat=True)))
     if recipients:
-        transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=False))
+        transaction.on_commit(lambda: _email_notification(notification.pk, subject, body, recipients))
     return notification
+
+
+def _email_notification(notification_id: int, subject: str, body: str, recipients: list[str]) -> None:
+    """E-mail is a second channel: the in-app notice is already committed, so a mail server that is down must
+    not turn the saved classification into an error page. The failure is logged without the message text."""
+    try:
+        send_mail(subject, body, None, recipients, fail_silently=False)
+    except (OSError, SMTPException) as exc:
+        logger.warning("could not e-mail notification %s (%s); it stays visible in the app",
+                       notification_id, type(exc).__name__)
 
 
 @transaction.atomic

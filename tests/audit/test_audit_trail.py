@@ -77,3 +77,13 @@ def test_write_request_records_user_request_id_and_reason(client):
     assert metadata["request_id"] == "req-123"
     assert metadata["reason"] == "site joined the study"
     assert metadata["url"] == "/admin/sites/site/add/"
+
+
+def test_connections_skip_no_trigger_but_spare_pgtriggers_per_row_exception_path():
+    """Every connection starts with an empty `pgtrigger.ignore` (the fast path of `_pgtrigger_should_ignore`);
+    an empty list ignores nothing: the insert is still audited."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('pgtrigger.ignore', true)")
+        assert cursor.fetchone()[0] == "{}"
+    site = SiteFactory(code="FASTPATH")
+    assert Site.pgh_event_model.objects.filter(pgh_obj_id=site.pk, pgh_label="insert").count() == 1

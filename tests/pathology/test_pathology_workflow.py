@@ -309,3 +309,22 @@ def test_every_model_is_audited(site_a, pathologist):
     event = CentralReview.pgh_event_model.objects.get(case_id=case.pk)
     assert event.pgh_context.metadata["user"] == pathologist.pk
     assert event.pgh_context.metadata["action"] == "pathology.read1_submit"
+
+
+def test_final_classification_is_kept_and_notified_in_app_when_the_mail_server_is_down(
+        discordant_case, pathologist_2, coordinator_a, settings, caplog):
+    """A real SMTP backend pointed at a closed loopback port: the read is saved, the notice exists, the failure
+    is logged (without the message), and nothing raises to the caller."""
+    coordinator_a.email = "coord_a@example.org"
+    coordinator_a.save()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        claim_and_read(discordant_case, pathologist_2, ki67_central_percent=Decimal("78.0"))
+    discordant_case.refresh_from_db()
+    assert discordant_case.status == CaseStatus.FINAL
+    notice = Notification.objects.get(patient=discordant_case.patient)
+    assert f"could not e-mail notification {notice.pk}" in caplog.text
+    assert discordant_case.patient.study_id not in caplog.text
