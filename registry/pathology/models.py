@@ -184,7 +184,17 @@ class ReviewCase(TimeStampedModel):
 
     class Meta:
         ordering = ["-priority", "material_received_at", "opened_at", "pk"]
-        indexes = [models.Index(fields=["status", "priority"])]
+        indexes = [
+            models.Index(fields=["status", "priority"]),
+            # The queue's order: a page of the queue reads 50 index entries instead of sorting every case
+            # (bench/plans.py at 100,000 patients: 488 ms → see the issue note).
+            models.Index(fields=["-priority", "material_received_at", "opened_at", "id"],
+                         name="reviewcase_queue_order"),
+            # claim-next walks the claimable cases in queue order and stops at the first it can lock.
+            models.Index(fields=["-priority", "material_received_at", "opened_at", "id"],
+                         condition=Q(status__in=[CaseStatus.READY, CaseStatus.SECOND_REVIEW]),
+                         name="reviewcase_claim_order"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status__in=[CaseStatus.IN_REVIEW]) | Q(assigned_to__isnull=False),

@@ -3,10 +3,11 @@ conventions for partial dates and missing values (DESIGN.md §4, DOMAIN.md §4 c
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import ClassVar
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from registry.core.models import TimeStampedModel
@@ -69,12 +70,67 @@ def missing_reason_constraint(prefix: str, field: str) -> models.CheckConstraint
     )
 
 
+def to_verify_index(name: str) -> models.Index:
+    """The monitors' SDV work list reads submitted forms oldest first, 200 at a time: a partial index in that
+    order lets it stop after the first page instead of sorting the whole table (bench/plans.py, 100,000
+    patients)."""
+    return models.Index(fields=["submitted_at", "id"], condition=Q(status="submitted"), name=name)
+
+
 def form_constraints(prefix: str, model_partial_dates: tuple[str, ...],
                      model_missing: tuple[str, ...]) -> list[models.BaseConstraint]:
     """The partial-date and missing-reason constraints for a form's declared fields."""
     return [partial_date_constraint(prefix, f) for f in model_partial_dates] + [
         missing_reason_constraint(prefix, f) for f in model_missing
     ]
+
+
+#: Set while a bulk write stores counts it already filled, so the `update()` it issues is not refreshed twice.
+_COUNTS_FILLED: ContextVar[bool] = ContextVar("completeness_counts_filled", default=False)
+
+
+class FormQuerySet(scoped_queryset_class("patient__site")):
+    """Bulk writes and `update()` skip `save()`, so they refresh the stored completeness counts themselves."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        fill_completeness(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        fill_completeness(objs)
+        fields = [*fields, *(f for f in COMPLETENESS_FIELDS if f not in fields)]
+        token = _COUNTS_FILLED.set(True)
+        try:
+            return super().bulk_update(objs, fields, *args, **kwargs)
+        finally:
+            _COUNTS_FILLED.reset(token)
+
+    def update(self, **kwargs):
+        """A data-field change (e.g. a correction in the shell) re-reads the rows it touched and stores their
+        counts; workflow-only updates (status, locks) cannot change completeness and skip that."""
+        names = {self.model._meta.get_field(k).name for k in kwargs}
+        if _COUNTS_FILLED.get() or names <= self.model.workflow_fields():
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            pks = list(self.order_by().values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            for start in range(0, len(pks), 2000):
+                forms = list(self.model._base_manager.using(self.db).filter(pk__in=pks[start:start + 2000]))
+                self.model.objects.using(self.db).bulk_update(forms, list(COMPLETENESS_FIELDS))
+        return count
+
+
+#: Stored on every form row so the quality dashboard sums them in SQL instead of loading every form.
+COMPLETENESS_FIELDS = ("required_count", "required_filled")
+
+
+def fill_completeness(forms) -> None:
+    """Set each form's stored completeness counts from its current values (call before any write that
+    bypasses `save()`: bulk_create, bulk_update, COPY)."""
+    for form in forms:
+        form.required_count, form.required_filled = form.completeness_counts()
 
 
 class CaseReportForm(TimeStampedModel):
@@ -99,7 +155,13 @@ class CaseReportForm(TimeStampedModel):
                                   null=True, blank=True, editable=False)
     locked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = scoped_queryset_class("patient__site").as_manager()
+    required_count = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text="Required fields of this form as it stands (derived, see "
+                                             "completeness_counts); kept on every save.")
+    required_filled = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text="Of those, how many hold a value or a missing reason (derived).")
+
+    objects = FormQuerySet.as_manager()
 
     #: Dates that may be partial (each has a `<field>_precision` column).
     PARTIAL_DATES: ClassVar[tuple[str, ...]] = ()
@@ -119,7 +181,7 @@ class CaseReportForm(TimeStampedModel):
     def workflow_fields(cls) -> frozenset[str]:
         return frozenset({"id", "patient", "status", "version", "created_at", "updated_at", "created_by",
                           "updated_by", "submitted_by", "submitted_at", "verified_by", "verified_at",
-                          "locked_by", "locked_at"})
+                          "locked_by", "locked_at", *COMPLETENESS_FIELDS})
 
     @classmethod
     def data_fields(cls) -> tuple[str, ...]:
@@ -142,6 +204,22 @@ class CaseReportForm(TimeStampedModel):
                 missing[name] = f"{name} is required (or give the reason it is missing)."
         missing.update(self.conditionally_required())
         return missing
+
+    def completeness_counts(self) -> tuple[int, int]:
+        """(required, filled) as the quality dashboard counts them, from the one rule in `incomplete_fields`:
+        every REQUIRED_ON_SUBMIT field, plus each conditionally required field that is missing."""
+        required = len(self.REQUIRED_ON_SUBMIT)
+        missing = self.incomplete_fields()
+        extra = sum(1 for k in missing if k not in self.REQUIRED_ON_SUBMIT)
+        return required + extra, required - (len(missing) - extra)
+
+    def save(self, *args, **kwargs):
+        """Every single-row write (services, admin, API, shell) refreshes the stored completeness counts."""
+        fill_completeness([self])
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, *COMPLETENESS_FIELDS}
+        super().save(*args, **kwargs)
 
     @property
     def is_locked(self) -> bool:

@@ -14,6 +14,7 @@ from registry.crfs.models.base import (
     DatePrecision,
     form_constraints,
     missing_reason_field,
+    to_verify_index,
 )
 
 
@@ -82,6 +83,7 @@ class Baseline(CaseReportForm):
     REQUIRED_ON_SUBMIT = ("sex", "date_of_birth", "ecog_ps", "ps_assessment_date")
 
     class Meta:
+        indexes = [to_verify_index("baseline_to_verify")]
         constraints = [
             models.UniqueConstraint(fields=["patient"], name="baseline_one_per_patient"),
             models.CheckConstraint(condition=models.Q(ecog_ps__lte=4), name="baseline_ecog_ps_0_4"),

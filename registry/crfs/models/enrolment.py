@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from registry.audit.tracking import audited
-from registry.crfs.models.base import CaseReportForm, form_constraints, precision_field
+from registry.crfs.models.base import CaseReportForm, form_constraints, precision_field, to_verify_index
 
 
 class ConsentObtained(models.TextChoices):
@@ -49,6 +49,7 @@ class Enrolment(CaseReportForm):
                           "date_of_diagnosis", "registration_timing")
 
     class Meta:
+        indexes = [to_verify_index("enrolment_to_verify")]
         constraints = [
             models.UniqueConstraint(fields=["patient"], name="enrolment_one_per_patient"),
             *form_constraints("enrolment", ("date_of_diagnosis",), ()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from registry.audit.tracking import audited
-from registry.crfs.models.base import CaseReportForm, form_constraints, precision_field
+from registry.crfs.models.base import CaseReportForm, form_constraints, precision_field, to_verify_index
 from registry.crfs.models.baseline import EcogPs
 
 
@@ -44,6 +44,7 @@ class FollowUp(CaseReportForm):
     REQUIRED_ON_SUBMIT = ("visit_date", "vital_status")
 
     class Meta:
+        indexes = [to_verify_index("followup_to_verify")]
         verbose_name = "follow-up"
         ordering = ["patient", "visit_date"]
         constraints = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from registry.audit.tracking import audited
-from registry.crfs.models.base import CaseReportForm, form_constraints, missing_reason_field
+from registry.crfs.models.base import CaseReportForm, form_constraints, missing_reason_field, to_verify_index
 from registry.crfs.validation.units import ANALYTES
 
 
@@ -61,7 +61,7 @@ class LabResult(CaseReportForm):
 
     class Meta:
         ordering = ["patient", "sample_date", "analyte"]
-        indexes = [models.Index(fields=["patient", "analyte", "sample_date"])]
+        indexes = [models.Index(fields=["patient", "analyte", "sample_date"]), to_verify_index("labresult_to_verify")]
         constraints = [*form_constraints("labresult", (), ("value",))]
 
     def conditionally_required(self) -> dict[str, str]:

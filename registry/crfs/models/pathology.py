@@ -9,7 +9,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from registry.audit.tracking import audited
-from registry.crfs.models.base import CaseReportForm, form_constraints, missing_reason_field, precision_field
+from registry.crfs.models.base import (
+    CaseReportForm,
+    form_constraints,
+    missing_reason_field,
+    precision_field,
+    to_verify_index,
+)
 
 
 class SpecimenSite(models.TextChoices):
@@ -133,6 +139,7 @@ class LocalPathology(CaseReportForm):
                           "local_diagnosis", "differentiation", "chromogranin_a_ihc", "synaptophysin_ihc")
 
     class Meta:
+        indexes = [to_verify_index("localpath_to_verify")]
         verbose_name = "local pathology"
         verbose_name_plural = "local pathology"
         constraints = [*form_constraints("localpathology", ("specimen_date",), ("ki67_percent", "mitoses_per_2mm2"))]

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 
 from registry.audit.tracking import audited
-from registry.crfs.models.base import CaseReportForm, form_constraints, missing_reason_field
+from registry.crfs.models.base import CaseReportForm, form_constraints, missing_reason_field, to_verify_index
 from registry.crfs.models.treatment import BestResponse, TreatmentLine
 
 
@@ -56,6 +56,7 @@ class ResponseEvaluation(CaseReportForm):
     IMMUTABLE_FIELDS = ("line",)
 
     class Meta:
+        indexes = [to_verify_index("response_to_verify")]
         ordering = ["line", "eval_date", "pk"]
         constraints = [*form_constraints("responseevaluation", (), ("target_sum_mm",))]
 

@@ -12,6 +12,7 @@ from registry.crfs.models.base import (
     form_constraints,
     missing_reason_field,
     precision_field,
+    to_verify_index,
 )
 from registry.crfs.models.baseline import EcogPs
 from registry.crfs.models.regimens import Regimen
@@ -94,6 +95,7 @@ class TreatmentLine(CaseReportForm):
     REQUIRED_ON_SUBMIT = ("line_number", "intent", "regimen", "start_date")
 
     class Meta:
+        indexes = [to_verify_index("treatline_to_verify")]
         ordering = ["patient", "line_number"]
         constraints = [
             models.UniqueConstraint(fields=["patient", "line_number"], name="treatmentline_unique_number"),
@@ -143,6 +145,7 @@ class OtherTreatment(CaseReportForm):
     REQUIRED_ON_SUBMIT = ("type", "date", "intent")
 
     class Meta:
+        indexes = [to_verify_index("othertreat_to_verify")]
         ordering = ["patient", "date"]
         constraints = [*form_constraints("othertreatment", ("date",), ())]
 
@@ -169,6 +172,7 @@ class SystemicTreatmentStatus(CaseReportForm):
     REQUIRED_ON_SUBMIT = ("received_palliative_systemic",)
 
     class Meta:
+        indexes = [to_verify_index("txstatus_to_verify")]
         verbose_name_plural = "systemic treatment status"
         constraints = [
             models.UniqueConstraint(fields=["patient"], name="systemictreatmentstatus_one_per_patient"),

@@ -6,7 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from registry.audit.tracking import audited
-from registry.crfs.models.base import CaseReportForm, form_constraints, precision_field
+from registry.crfs.models.base import CaseReportForm, form_constraints, precision_field, to_verify_index
 
 
 class PrimarySite(models.TextChoices):
@@ -111,6 +111,7 @@ class TumourStaging(CaseReportForm):
     REQUIRED_ON_SUBMIT = ("primary_site", "disease_extent_at_diagnosis", "resection_of_primary")
 
     class Meta:
+        indexes = [to_verify_index("tumour_to_verify")]
         constraints = [
             models.UniqueConstraint(fields=["patient"], name="tumourstaging_one_per_patient"),
             *form_constraints("tumourstaging", ("advanced_disease_date",), ()),

@@ -13,6 +13,7 @@ from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Va
 
 from registry.crfs.catalogue import FAMILIES, FormFamily, family, family_of
 from registry.crfs.models import CaseReportForm, FindingSeverity, FormStatus, Regimen
+from registry.crfs.models.base import COMPLETENESS_FIELDS
 from registry.crfs.selectors import casebook_forms_for_user, finding_list_for_user, form_list_for_user
 from registry.patients.models import Patient
 from registry.patients.selectors import patient_list_for_user
@@ -192,7 +193,7 @@ def form_history(user, *, form: CaseReportForm) -> list[HistoryEntry]:
     old → new, who made it and the reason for change (two queries: the events and their users)."""
     event_model = type(form).pgh_event_model
     events = list(event_model.objects.filter(pgh_obj_id=form.pk).select_related("pgh_context").order_by("pgh_id"))
-    skip = {"updated_at", "created_at", "version", "updated_by", "id"}
+    skip = {"updated_at", "created_at", "version", "updated_by", "id", *COMPLETENESS_FIELDS}  # derived counts
     names = [f for f in type(form)._meta.concrete_fields if f.name not in skip and f.name != "patient"]
     user_ids = {e.pgh_context.metadata.get("user") for e in events if e.pgh_context_id}
     regimens = dict(Regimen.objects.values_list("pk", "label")) if any(
