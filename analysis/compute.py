@@ -37,6 +37,7 @@ ENDPOINT_LABELS = {"os": "Overall survival", "pfs": "Progression-free survival",
 BOR_LEVELS = ("CR", "PR", "SD", "PD", "NE")
 
 Figure = tuple[str, str, str, bytes]  # (name, title, fmt, content)
+RUN_FORMATS = ("png",)  # rendered by a run; the SVG is rendered on first request (services.figure_svg)
 
 
 def frame(columns: Mapping[str, list[Any]]) -> pd.DataFrame:
@@ -55,25 +56,46 @@ def select(df: pd.DataFrame, definition: Mapping[str, Any]) -> pd.DataFrame:
 
 def run_definition(df: pd.DataFrame, definition: Mapping[str, Any], config: Mapping[str, Any], *,
                    figures: bool = True) -> tuple[dict[str, Any], list[Figure]]:
-    """The suppressed result of one definition and its figures (PNG and SVG)."""
-    handler = HANDLERS[definition["method"]]
-    return handler(df, definition, config, figures)
+    """The suppressed result of one definition and its PNG figures (the SVGs are rendered from the stored
+    result when first asked for: no page shows them inline, and they cost as much as the PNGs)."""
+    result = HANDLERS[definition["method"]](df, definition, config)
+    return result, render_figures(result, definition, RUN_FORMATS) if figures else []
+
+
+def render_figures(result: Mapping[str, Any], definition: Mapping[str, Any],
+                   formats: Sequence[str] = plots.FORMATS) -> list[Figure]:
+    """The figures of a stored (suppressed) result: KM curves, or a forest plot of Cox hazard ratios."""
+    kind = result.get("kind")
+    if kind == "km":
+        return _km_figures(result, definition, formats)
+    models = result.get("models") if kind == "cox_uni" else [result["model"]] if kind == "cox_multi" else None
+    if not models:
+        return []
+    shown = models if kind == "cox_uni" else models[0]
+    return [("forest", definition["title"], fmt, plots.forest_plot(shown, fmt=fmt, title=definition["title"]))
+            for fmt in formats]
 
 
 def run_all(df: pd.DataFrame, definitions: Sequence[Mapping[str, Any]], config: Mapping[str, Any], *,
             figures: bool = True) -> list[dict[str, Any]]:
-    """Every definition; one that fails is recorded with its error and the others still run."""
+    """Every definition; one that fails is recorded with its error and the others still run. "seconds" is
+    the whole definition, "figure_seconds" the part spent drawing."""
     outputs = []
     for definition in definitions:
         started = time.perf_counter()
+        drawing = 0.0
         try:
-            result, rendered = run_definition(df, definition, config, figures=figures)
+            result = HANDLERS[definition["method"]](df, definition, config)
+            drawn = time.perf_counter()
+            rendered = render_figures(result, definition, RUN_FORMATS) if figures else []
+            drawing = time.perf_counter() - drawn
             outputs.append({"definition": definition, "status": "succeeded", "result": result, "error": "",
-                            "figures": rendered, "seconds": time.perf_counter() - started})
+                            "figures": rendered, "seconds": time.perf_counter() - started,
+                            "figure_seconds": drawing})
         except Exception as exc:  # noqa: BLE001 - one bad definition must not stop the others; recorded
             outputs.append({"definition": definition, "status": "failed", "result": None,
                             "error": f"{type(exc).__name__}: {exc}", "figures": [],
-                            "seconds": time.perf_counter() - started})
+                            "seconds": time.perf_counter() - started, "figure_seconds": drawing})
     return outputs
 
 
@@ -101,8 +123,10 @@ def _present_order(sub: pd.DataFrame, definition: Mapping[str, Any]) -> tuple[li
     return kept, notes
 
 
-def _labels(values: pd.Series) -> list[str]:
-    return [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values]
+def _labels(values: pd.Series) -> pd.Series:
+    """String labels of the values ("1" for 1.0), mapped once per distinct value (not per row)."""
+    mapping = {v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values.unique()}
+    return values.map(mapping)
 
 
 def _group_frame(sub: pd.DataFrame, variable: str) -> pd.DataFrame:
@@ -114,7 +138,7 @@ def _group_frame(sub: pd.DataFrame, variable: str) -> pd.DataFrame:
     return sub
 
 
-def _km(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
+def _km(df, definition, config) -> dict[str, Any]:
     sub, duration, event = _survival_frame(df, definition)
     group = definition.get("grouping_variable") or None
     notes: list[str] = []
@@ -128,13 +152,10 @@ def _km(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
     if group and len(km["groups"]) >= 2:
         result["logrank"] = logrank(sub, duration_col=duration, event_col=event, group_col=group,
                                     group_order=order)
-    result = suppress_km_result(result, int(config["min_cell_size"]))
-    return result, _km_figures(result, definition, figures)
+    return suppress_km_result(result, int(config["min_cell_size"]))
 
 
-def _km_figures(result: Mapping[str, Any], definition: Mapping[str, Any], figures: bool) -> list[Figure]:
-    if not figures:
-        return []
+def _km_figures(result: Mapping[str, Any], definition: Mapping[str, Any], formats: Sequence[str]) -> list[Figure]:
     shown = copy.deepcopy(result["km"])
     labels = result.get("group_labels") or {}
     shown["groups"] = [g for g in shown["groups"] if not g.get("suppressed")]
@@ -147,10 +168,10 @@ def _km_figures(result: Mapping[str, Any], definition: Mapping[str, Any], figure
     if result.get("logrank") and result["logrank"].get("p") is not None:
         title = f"{title}\nlog-rank p = {_fmt_p(result['logrank']['p'])}"
     return [("km", definition["title"], fmt, plots.km_plot(shown, fmt=fmt, title=title, ylabel=ylabel))
-            for fmt in plots.FORMATS]
+            for fmt in formats]
 
 
-def _logrank(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
+def _logrank(df, definition, config) -> dict[str, Any]:
     sub, duration, event = _survival_frame(df, definition)
     group = definition["grouping_variable"]
     sub = _group_frame(sub, group)
@@ -158,10 +179,10 @@ def _logrank(df, definition, config, figures) -> tuple[dict[str, Any], list[Figu
     result = {"kind": "logrank", "endpoint": definition["endpoint"], "notes": notes,
               "group_labels": group_labels(group, config),
               "logrank": logrank(sub, duration_col=duration, event_col=event, group_col=group, group_order=order)}
-    return suppress_km_result(result, int(config["min_cell_size"])), []
+    return suppress_km_result(result, int(config["min_cell_size"]))
 
 
-def _cox_uni(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
+def _cox_uni(df, definition, config) -> dict[str, Any]:
     sub, duration, event = _survival_frame(df, definition)
     models, errors = [], []
     for spec in definition["covariates"]:
@@ -172,39 +193,28 @@ def _cox_uni(df, definition, config, figures) -> tuple[dict[str, Any], list[Figu
     if not models:
         raise ValueError("no univariable model could be fitted: " + "; ".join(e["error"] for e in errors))
     minimum = int(config["min_cell_size"])
-    result = {"kind": "cox_uni", "endpoint": definition["endpoint"], "n": suppress_count(len(sub), min_count=minimum),
-              "models": [suppress_cox(m, minimum) for m in models], "errors": errors}
-    figs = []
-    if figures:
-        figs = [("forest", definition["title"], fmt, plots.forest_plot(result["models"], fmt=fmt,
-                                                                      title=definition["title"]))
-                for fmt in plots.FORMATS]
-    return result, figs
+    return {"kind": "cox_uni", "endpoint": definition["endpoint"], "n": suppress_count(len(sub), min_count=minimum),
+            "models": [suppress_cox(m, minimum) for m in models], "errors": errors}
 
 
-def _cox_multi(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
+def _cox_multi(df, definition, config) -> dict[str, Any]:
     sub, duration, event = _survival_frame(df, definition)
     model = suppress_cox(cox_model(sub, duration_col=duration, event_col=event,
                                    covariates=definition["covariates"]), int(config["min_cell_size"]))
-    result = {"kind": "cox_multi", "endpoint": definition["endpoint"], "model": model}
-    figs = []
-    if figures:
-        figs = [("forest", definition["title"], fmt, plots.forest_plot(model, fmt=fmt, title=definition["title"]))
-                for fmt in plots.FORMATS]
-    return result, figs
+    return {"kind": "cox_multi", "endpoint": definition["endpoint"], "model": model}
 
 
-def _table1(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
+def _table1(df, definition, config) -> dict[str, Any]:
     group = definition["grouping_variable"]
     sub = _group_frame(select(df, definition), group)
     order, notes = _present_order(sub, definition)
     variables = [dict(v) for v in definition["covariates"]]
     table = table_one(sub, group_col=group, variables=variables, group_order=order)
     return {"kind": "table1", "notes": notes, "group_labels": group_labels(group, config),
-            "table": suppress_table_one(table, min_count=int(config["min_cell_size"]))}, []
+            "table": suppress_table_one(table, min_count=int(config["min_cell_size"]))}
 
 
-def _response(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
+def _response(df, definition, config) -> dict[str, Any]:
     group = definition.get("grouping_variable") or None
     sub = select(df, definition)
     order, notes = (None, [])
@@ -234,7 +244,7 @@ def _response(df, definition, config, figures) -> tuple[dict[str, Any], list[Fig
                                                               "before the first evaluation counts)"},
             "rates": rates,
             "best_response": _distribution(sub, "best_response", group, groups, BOR_LEVELS, minimum),
-            "regimen_class": _distribution(sub, "line1_regimen_class", group, groups, None, minimum)}, []
+            "regimen_class": _distribution(sub, "line1_regimen_class", group, groups, None, minimum)}
 
 
 def _distribution(sub: pd.DataFrame, column: str, group: str | None, groups: list[str],
@@ -244,7 +254,7 @@ def _distribution(sub: pd.DataFrame, column: str, group: str | None, groups: lis
     levels = list(levels) if levels else observed
     out = {"levels": [*levels, "missing"], "groups": []}
     for label in groups or ["All"]:
-        part = sub if not group else sub[[s == label for s in _labels(sub[group].fillna("__none__"))]]
+        part = sub if not group else sub[(_labels(sub[group].fillna("__none__")) == label).to_numpy()]
         counts = {lvl: int((part[column] == lvl).sum()) for lvl in levels}
         counts["missing"] = int(part[column].isna().sum())
         blanked, _ = suppress_counts(counts, min_count=minimum)
@@ -252,7 +262,7 @@ def _distribution(sub: pd.DataFrame, column: str, group: str | None, groups: lis
     return out
 
 
-def _followup(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
+def _followup(df, definition, config) -> dict[str, Any]:
     sub, duration, event = _survival_frame(df, definition)
     group = definition.get("grouping_variable") or None
     order, notes = (None, [])
@@ -264,10 +274,10 @@ def _followup(df, definition, config, figures) -> tuple[dict[str, Any], list[Fig
     for part in [result["overall"], *result["groups"]]:
         _suppress_summary(part, ("n", "n_censored"), minimum)
     return {"kind": "followup", "endpoint": definition["endpoint"], "notes": notes,
-            "group_labels": group_labels(group, config) if group else {}, "followup": result}, []
+            "group_labels": group_labels(group, config) if group else {}, "followup": result}
 
 
-def _flow(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]]:
+def _flow(df, definition, config) -> dict[str, Any]:
     minimum = int(config["min_cell_size"])
 
     def n(mask: pd.Series | np.ndarray) -> int:
@@ -295,7 +305,7 @@ def _flow(df, definition, config, figures) -> tuple[dict[str, Any], list[Figure]
             "classification_p1": {k: suppress_count(v, min_count=minimum) for k, v in classification.items()},
             "by_group": {g: {k: suppress_count(v, min_count=minimum) for k, v in d.items()}
                          for g, d in by_group.items()},
-            "group_labels": group_labels("group", config)}, []
+            "group_labels": group_labels("group", config)}
 
 
 HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], list[Figure]]]] = {

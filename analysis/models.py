@@ -171,6 +171,10 @@ class AnalysisRun(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="+")
     fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    source_stamp = models.CharField(
+        max_length=64, blank=True,
+        help_text="Version of everything the inputs are read from (audit-event high-water marks, definitions, "
+                  "settings, cut-off date, code) when they were last found to give this run's fingerprint.")
     data_cutoff = models.DateField(null=True, blank=True)
     code_version = models.CharField(max_length=80, blank=True)
     library_versions = models.JSONField(default=dict, blank=True)

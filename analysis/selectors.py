@@ -107,6 +107,42 @@ def registry_snapshot(*, minimum_status: str = "draft", patient_ids: list[int] |
     return snap
 
 
+#: Every registry model the dataset reads: each is audited, so its event table's highest id moves on every insert,
+#: update and delete (pghistory row triggers), which makes the source stamp a handful of index look-ups.
+STAMPED_MODELS = (Patient, Enrolment, Baseline, TumourStaging, LocalPathology, LabResult, TreatmentLine,
+                  ResponseEvaluation, FollowUp, SystemicTreatmentStatus, RegimenComponent)
+
+
+def source_stamp() -> str:
+    """A digest that changes whenever any row the analysis dataset, the definitions or the settings are read
+    from changes: the highest audit-event id of each source table (one query of index look-ups, whatever the
+    cohort size), plus a digest of the definitions and settings rows. Equal stamps mean equal inputs."""
+    import hashlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from analysis.models import AnalysisDefinition, AnalysisSettings
+    from registry.pathology.models import FinalClassification
+    from registry.sites.models import Site
+
+    tracked = {*STAMPED_MODELS, FinalClassification, Site, *(f.related_model for f in RegimenComponent._meta.fields
+                                                             if f.is_relation)}
+    tables = sorted(m._meta.db_table for m in apps.get_models()
+                    if getattr(m, "pgh_tracked_model", None) in tracked)
+    # table names come from model metadata, quoted; nothing from a request reaches this SQL
+    quote = connection.ops.quote_name
+    marks = [f"(SELECT max(pgh_id) FROM {quote(t)})" for t in tables]  # noqa: S608
+    # definitions and settings are a few rows: their whole content, so even a bulk update() shows
+    definitions, settings_table = quote(AnalysisDefinition._meta.db_table), quote(AnalysisSettings._meta.db_table)
+    marks += [f"(SELECT md5(string_agg(d::text, ',' ORDER BY d.id)) FROM {definitions} d)",  # noqa: S608
+              f"(SELECT md5(string_agg(s::text, ',')) FROM {settings_table} s)"]  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(marks))
+        row = cursor.fetchone()
+    return hashlib.sha256(repr((tables, row)).encode()).hexdigest()
+
+
 def regimen_component_rows() -> list[dict[str, Any]]:
     """Drug components of every regimen (derives the first-line regimen class)."""
     return list(RegimenComponent.objects.values("regimen_id", "drug__code", "drug__is_cytotoxic",
@@ -150,6 +186,18 @@ def definition_list(*, enabled_only: bool = False) -> QuerySet:
     return qs.filter(enabled=True) if enabled_only else qs
 
 
+def definitions_etag() -> str:
+    """A validator of the whole definition list, from one aggregate query: any create, edit or delete changes
+    the count, the newest update time or the highest id."""
+    from django.db.models import Count, Max
+
+    from analysis.models import AnalysisDefinition
+
+    agg = AnalysisDefinition.objects.aggregate(n=Count("pk"), updated=Max("updated_at"), top=Max("pk"))
+    stamp = agg["updated"].timestamp() if agg["updated"] else 0
+    return f'"defs-{agg["n"]}-{agg["top"] or 0}-{stamp:.6f}"'
+
+
 def run_list() -> QuerySet:
     """Runs, newest first (without the frozen dataset blob)."""
     from analysis.models import AnalysisRun
@@ -179,10 +227,11 @@ def latest_good_results() -> dict[str, Any]:
 
 
 def figure_get(pk: int):
-    """One stored figure (the view checks the role before calling)."""
+    """One stored figure with its result's code (the view checks the role before calling)."""
     from analysis.models import AnalysisFigure
 
-    return AnalysisFigure.objects.select_related("result").get(pk=pk)
+    return AnalysisFigure.objects.select_related("result").only(
+        "id", "result_id", "name", "title", "fmt", "content", "result__id", "result__definition_code").get(pk=pk)
 
 
 def figures_with_content(ids: list[int]) -> QuerySet:

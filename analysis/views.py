@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from analysis import selectors, services
-from analysis.models import AnalysisResult
+from analysis.models import AnalysisFigure, AnalysisResult
 from analysis.presenters import present
 from registry.core.errors import DomainError
 
@@ -120,7 +120,9 @@ def run_detail(request, pk: int):
 def figure(request, pk: int, fmt: str):
     try:
         fig = selectors.figure_get(pk)
-    except Exception as exc:
+        if fig.fmt == "png" and fmt == "svg":
+            fig = services.figure_svg(fig)  # rendered from the stored result on first request
+    except AnalysisFigure.DoesNotExist as exc:
         raise Http404("No such figure.") from exc
     if fig.fmt != fmt:
         raise Http404("No such figure.")

@@ -1,17 +1,21 @@
-"""Benchmark of the analysis pipeline (run by hand; not a test).
+"""Benchmark of the analysis pipeline (run by hand; not a test; issue 7 item 2, DESIGN.md §6).
 
-    .venv/bin/python bench/analysis_bench.py --n 639 --n 100000            # in memory, no database
-    .venv/bin/python bench/analysis_bench.py --n 639 --db                 # plus dataset build and tick on the DB
+    .venv/bin/python bench/analysis_bench.py                       # 639, 10,000 and 100,000 patients from the DB
+    .venv/bin/python bench/analysis_bench.py --n 639 --celery      # one size, plus the run through a Celery worker
+    .venv/bin/python bench/analysis_bench.py --memory 100000       # no database: synthetic registry rows
 
-In memory: a synthetic NORDIC NEC 2-like cohort (DOMAIN.md §7.5: 78.5 % NEC, medians about 7.4/21.8 months OS
-and 3.4/7.4 months PFS, PS/Ki-67/ALP/age/sex/colorectal/platinum effects) is generated as registry rows (the
-shape `analysis.selectors.registry_snapshot` returns), then timed step by step:
-  dataset build (build_rows) → fingerprint → every enabled paper definition (estimators + suppression, and
-  separately the figures) → storage (compressed frozen dataset, results JSON, figure bytes);
-and the same estimates computed with bare lifelines on the same in-memory table (the floor): KM per group +
-log-rank, Cox fits (no R-exact medians, PH tests, concordance SEs or suppression). It prints the times and the
-ratio ours / floor. With --db it also times `build_dataset` and `analysis_tick` on the configured database
-(the second tick is the unchanged-data tick; it creates at most one run, which is then deleted).
+From the database (default): `bench.scale_data.ensure_scale_database(n)` gives `bench_scale_<n>` on the server
+of DATABASE_URL (created and filled on first use; the demo cohort's model). A full recompute is then timed end
+to end exactly as a data manager's "Recompute now" runs it (`analysis_run_execute` on a new manual run row):
+dataset build from the registry (one query per table) and fingerprint → load of the frozen dataset → every
+enabled definition (estimators, and separately the PNG figures) → storage (results and figures in one
+transaction). Then the unchanged-data tick (`analysis_tick`: dataset, fingerprint, no run), and the floor: the
+same estimates with bare lifelines on the same in-memory table (KM per group + log-rank, every Cox fit; no
+R-exact medians, PH tests, concordance SEs, Table 1, suppression or figures). With --celery the same recompute
+also goes through a real `celery worker` process (`analysis.run` task on a private queue). The runs it creates
+are deleted at the end. Budgets: 639 patients < 5 s; 100,000 < 60 s and within 2x the floor; tick < 0.2 s.
+
+--memory: the older in-process path on synthetic registry rows (the shape `registry_snapshot` returns).
 """
 
 from __future__ import annotations
@@ -139,6 +143,18 @@ def timed(fn, *args, **kwargs):
     return value, time.perf_counter() - t0
 
 
+def timed_cpu(fn, *args, **kwargs):
+    """(value, wall seconds, CPU seconds of this process): on a shared machine the CPU time is the figure
+    that does not depend on what else runs (the database server's own CPU is not in it)."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - t0, time.process_time() - c0
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+
+
 def lifelines_floor(df, definitions) -> float:
     """The same estimates with bare lifelines on the same table: KM per group, log-rank, Cox (no figures)."""
     from lifelines import CoxPHFitter, KaplanMeierFitter
@@ -231,38 +247,120 @@ def bench_memory(n: int) -> None:
     print(f"end to end (no DB)            {total:8.3f} s")
 
 
-def bench_db() -> None:
-    import django
+def _print_definitions(timings: dict) -> None:
+    for code, seconds in timings.get("definitions", {}).items():
+        print(f"    {code:<28} {seconds:7.3f} s")
 
-    django.setup()
+
+def bench_database(n: int, *, celery: bool) -> dict:
+    """One size from its scale database: full recompute, unchanged tick, floor, optionally through Celery."""
+    from bench.scale_data import ensure_scale_database  # noqa: PLC0415 - sets up Django (and the DB) on import
+
+    name, t_db = timed(ensure_scale_database, n, stdout=sys.stdout)
     from analysis import services
-    from analysis.datasets import build_dataset
-    from analysis.models import AnalysisRun
+    from analysis.models import AnalysisRun, RunStatus, RunTrigger
 
-    print("\n=== database ===")
-    config = services.analysis_settings_get().as_config()
-    rows, t = timed(build_dataset, config, cutoff=services.effective_cutoff(config))
-    print(f"build_dataset on the DB ({len(rows):,} patients)  {t:.3f} s")
+    print(f"\n=== n = {n:,} (database {name}; ready in {t_db:.1f} s; {load()}) ===")
     before = AnalysisRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    first, t1 = timed(services.analysis_tick)
-    second, t2 = timed(services.analysis_tick)
-    print(f"tick: first {t1:.3f} s ({'new run' if first else 'unchanged'}), unchanged-data tick {t2:.3f} s "
-          f"({'new run?!' if second else 'no run'})")
-    if first is not None:
-        run, t3 = timed(services.analysis_run_execute, first.pk)
-        print(f"full recompute of run {run.pk}: {t3:.3f} s ({run.status}); timings {json.dumps(run.timings)[:400]}")
+    try:
+        run = AnalysisRun.objects.create(status=RunStatus.QUEUED, trigger=RunTrigger.MANUAL)
+        run, t_full, cpu_full = timed_cpu(services.analysis_run_execute, run.pk)
+        tm = run.timings
+        estimators = tm["compute"] - tm.get("figures", 0.0)
+        print(f"full recompute (Recompute now, in process)  {t_full:8.3f} s wall, {cpu_full:.3f} s CPU   "
+              f"status {run.status}, {run.n_patients:,} patients")
+        print(f"  dataset build from the DB  {tm['dataset']:8.3f} s   fingerprint {tm['fingerprint']:.3f} s   "
+              f"load frozen dataset {tm['load']:.3f} s")
+        print(f"  estimators                 {estimators:8.3f} s   figures (PNG) {tm.get('figures', 0):.3f} s   "
+              f"storage {tm['store']:.3f} s")
+        _print_definitions(tm)
+        medians(run)
+        tick, t_tick = timed(services.analysis_tick)
+        print(f"unchanged-data tick          {t_tick:8.3f} s   ({'a new run?!' if tick else 'no run queued'})")
+        df = compute.frame(run.frozen_columns())
+        _, _, cpu_estimators = timed_cpu(compute.run_all, df, run.definitions_used, run.settings_used,
+                                         figures=False)
+        floor, _, cpu_floor = timed_cpu(lifelines_floor, df, run.definitions_used)
+        print(f"estimators again (CPU)       {cpu_estimators:8.3f} s")
+        print(f"bare lifelines floor         {floor:8.3f} s wall, {cpu_floor:.3f} s CPU   estimators / floor = "
+              f"{estimators / floor:.2f}x wall, {cpu_estimators / cpu_floor:.2f}x CPU; end to end / floor = "
+              f"{t_full / floor:.2f}x wall, {cpu_full / cpu_floor:.2f}x CPU")
+        figures = {"n": n, "end_to_end": t_full, "cpu": cpu_full, "estimators": estimators, "floor": floor,
+                   "cpu_estimators": cpu_estimators, "cpu_floor": cpu_floor, "tick": t_tick}
+        if celery:
+            figures["celery"] = through_celery()
+        return figures
+    finally:
         AnalysisRun.objects.filter(pk__gt=before).delete()
+
+
+def through_celery() -> float:
+    """The same recompute through a real worker: the `analysis.run` task on a private queue, timed from
+    sending the message to the finished run row (worker start-up excluded)."""
+    from django.conf import settings
+
+    from analysis.models import FINISHED, AnalysisRun, RunStatus, RunTrigger
+    from analysis.tasks import run_analysis
+    from tests.celery_worker import celery_worker
+
+    with celery_worker() as (_, queue):
+        settings.ANALYSIS_QUEUE = queue
+        run = AnalysisRun.objects.create(status=RunStatus.QUEUED, trigger=RunTrigger.MANUAL)
+        t0 = time.perf_counter()
+        run_analysis.apply_async(args=[run.pk], queue=queue)
+        while AnalysisRun.objects.filter(pk=run.pk, status__in=FINISHED).count() == 0:
+            if time.perf_counter() - t0 > 900:
+                raise TimeoutError("the worker did not finish the run in 15 minutes")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - t0
+    run.refresh_from_db()
+    print(f"through a Celery worker      {seconds:8.3f} s   status {run.status} (worker timings: "
+          f"dataset {run.timings['dataset']:.2f} s, compute {run.timings['compute']:.2f} s, "
+          f"store {run.timings['store']:.2f} s)")
+    medians(run)
+    return seconds
+
+
+def medians(run) -> None:
+    """What the dashboard shows: KM medians by group and the immediate-progression rates."""
+    from analysis.models import AnalysisResult
+
+    shown = {r.definition_code: r.result for r in AnalysisResult.objects.filter(
+        run=run, definition_code__in=["km-os-group", "km-pfs-group", "response-line1"], status="succeeded")}
+    for code in ("km-os-group", "km-pfs-group"):
+        if code in shown:
+            parts = [f"{g['group']} {(g.get('median') or {}).get('estimate_months') or float('nan'):.1f} mo"
+                     for g in shown[code]["km"]["groups"] if not g.get("suppressed")]
+            print(f"  median {code:<14} " + ", ".join(parts))
+    rates = (shown.get("response-line1") or {}).get("rates") or {}
+    for flag in ("immediate_progression_treated", "immediate_progression_evaluable"):
+        groups = (rates.get(flag) or {}).get("groups") or []
+        print(f"  {flag:<34} " + ", ".join(
+            f"{g['group']} {100 * g['proportion']:.1f} % ({g['count']}/{g['n']})" if g.get("proportion") is not None
+            else f"{g['group']} suppressed" for g in groups))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, action="append", help="cohort size (repeatable); default 639")
-    parser.add_argument("--db", action="store_true", help="also time dataset build and the tick on the database")
+    parser.add_argument("--n", type=int, action="append", help="cohort size from its scale database (repeatable); "
+                                                                "default 639, 10000 and 100000")
+    parser.add_argument("--celery", action="store_true", help="also run each recompute through a Celery worker")
+    parser.add_argument("--memory", type=int, action="append", help="in-memory synthetic cohort of this size "
+                                                                    "instead of the database (repeatable)")
     args = parser.parse_args()
-    for n in args.n or [639]:
-        bench_memory(n)
-    if args.db:
-        bench_db()
+    if args.memory:
+        for n in args.memory:
+            bench_memory(n)
+        return
+    summary = [bench_database(n, celery=args.celery) for n in args.n or [639, 10_000, 100_000]]
+    print(f"\n=== summary (seconds; {load()}) ===")
+    print(f"{'patients':>10} {'e2e wall':>9} {'e2e CPU':>8} {'est wall':>9} {'est CPU':>8} {'floor wall':>11} "
+          f"{'floor CPU':>10} {'est/floor CPU':>14} {'tick':>7} {'celery':>8}")
+    for f in summary:
+        celery = f"{f['celery']:8.2f}" if "celery" in f else f"{'-':>8}"
+        print(f"{f['n']:>10,} {f['end_to_end']:>9.2f} {f['cpu']:>8.2f} {f['estimators']:>9.2f} "
+              f"{f['cpu_estimators']:>8.2f} {f['floor']:>11.2f} {f['cpu_floor']:>10.2f} "
+              f"{f['cpu_estimators'] / f['cpu_floor']:>14.2f} {f['tick']:>7.3f} {celery}")
 
 
 if __name__ == "__main__":

@@ -194,6 +194,8 @@ AXES_VERBOSE = False
 # Two-factor sign-in for data managers, central pathologists and administrators (registry/core/twofactor.py).
 REGISTRY_REQUIRE_2FA = env_bool("REGISTRY_REQUIRE_2FA", PRODUCTION)
 OTP_TOTP_ISSUER = "NEN Registry"
+# Administrators never read users' TOTP secrets or QR codes in the admin (a new device is enrolled by its owner).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Idle timeout (registry/core/sessions.py pushes the expiry forward while the user is active) and an
 # absolute limit after sign-in; 30 min idle like REDCap (ASVS V3.3).

@@ -51,10 +51,18 @@ class FigureOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     fmt = serializers.CharField()
-    url = serializers.SerializerMethodField()
+    url = serializers.CharField()
 
-    def get_url(self, obj) -> str:
-        return reverse("analysis:figure", args=[obj.pk, obj.fmt])
+
+def figure_links(figures) -> list[dict]:
+    """Each stored PNG, and its SVG (rendered from the stored result on first request, at the PNG's id)."""
+    links = []
+    for fig in figures:
+        if fig.fmt != "png":
+            continue  # an SVG already rendered is listed through its PNG
+        links += [{"id": fig.pk, "name": fig.name, "fmt": fmt, "url": reverse("analysis:figure", args=[fig.pk, fmt])}
+                  for fmt in ("png", "svg")]
+    return links
 
 
 class ResultOutput(serializers.ModelSerializer):
@@ -69,7 +77,7 @@ class ResultOutput(serializers.ModelSerializer):
         figures = getattr(obj, "figure_list", None)
         if figures is None:
             figures = list(obj.figures.all())
-        return FigureOutput(figures, many=True).data
+        return FigureOutput(figure_links(figures), many=True).data
 
 
 class RunOutput(serializers.ModelSerializer):

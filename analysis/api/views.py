@@ -20,6 +20,11 @@ class CanViewAnalyses(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and selectors.can_view_analyses(request.user))
 
 
+def _if_none_match(request) -> set[str]:
+    header = request.headers.get("If-None-Match", "")
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
 def _definition(code: str) -> AnalysisDefinition:
     try:
         return selectors.definition_list().get(code=code)
@@ -30,9 +35,16 @@ def _definition(code: str) -> AnalysisDefinition:
 class DefinitionList(APIView):
     permission_classes = [permissions.IsAuthenticated, CanViewAnalyses]
 
-    @extend_schema(responses=s.DefinitionOutput(many=True))
+    @extend_schema(responses={200: s.DefinitionOutput(many=True), 304: None})
     def get(self, request):
-        return Response(s.DefinitionOutput(selectors.definition_list(), many=True).data)
+        """The definitions; with If-None-Match of the last ETag, 304 without reading or serialising them."""
+        etag = selectors.definitions_etag()
+        if etag in _if_none_match(request):
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)
+        else:
+            response = Response(s.DefinitionOutput(selectors.definition_list(), many=True).data)
+        response["ETag"] = etag
+        return response
 
     @extend_schema(request=s.DefinitionInput, responses={201: s.DefinitionOutput})
     def post(self, request):

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError
+from scipy import stats
 
 from ._common import (
     ALPHA,
@@ -35,6 +36,7 @@ from ._common import (
     survival_arrays,
 )
 from .concordance import concordance
+from .efron import efron_start
 from .zph import cox_zph
 
 FIT_OPTIONS: dict[str, float] = {"step_size": 1.0, "precision": 1e-12}
@@ -142,13 +144,13 @@ def cox_model(
     n_params = design.shape[1]
     if len(complete) <= n_params:
         raise ValueError(f"{len(complete)} complete cases are too few for {n_params} coefficients")
-    fitter, fit_warnings = _fit(design, t, e)
+    fitter, fit_warnings, ll_null = _fit(design, t, e)
 
     x = design.to_numpy(dtype=float)
     beta = fitter.params_[design.columns].to_numpy()
     column_index = {c: i for i, c in enumerate(design.columns)}
     term_cols = [(s.name, [column_index[c] for c in terms[s.name]]) for s in specs]
-    lr = fitter.log_likelihood_ratio_test()
+    lr = _lr_test(fitter, ll_null, n_params)
     return {
         "model": "Cox proportional hazards",
         "ties": "efron",
@@ -163,12 +165,8 @@ def cox_model(
         "terms": _term_rows(fitter, specs, terms),
         "reference_levels": {s.name: s.reference for s in specs if s.kind == "categorical"},
         "log_likelihood": json_float(fitter.log_likelihood_),
-        "log_likelihood_null": json_float(fitter.log_likelihood_ - lr.test_statistic / 2),
-        "lr_test": {
-            "statistic": json_float(lr.test_statistic),
-            "df": int(lr.degrees_freedom),
-            "p": json_float(lr.p_value),
-        },
+        "log_likelihood_null": json_float(lr.pop("ll_null")),
+        "lr_test": lr,
         "concordance": concordance(t, e, x @ beta),
         "ph_test": cox_zph(x, t, e, beta, term_cols, transform=ph_transform),
         "notes": notes,
@@ -254,20 +252,42 @@ def _dummies(spec: CovariateSpec, values: pd.Series) -> tuple[dict[str, pd.Serie
     return coded, dropped
 
 
-def _fit(design: pd.DataFrame, t: np.ndarray, e: np.ndarray) -> tuple[CoxPHFitter, list[str]]:
+def _fit(design: pd.DataFrame, t: np.ndarray, e: np.ndarray) -> tuple[CoxPHFitter, list[str], float | None]:
+    """lifelines' fit, started at the vectorised Efron optimum (``efron.efron_start``) so it only confirms
+    convergence there; batch mode (same likelihood, a loop over unique times instead of rows) when times tie
+    a lot. Returns the fitter, its warnings and the null log-likelihood when the start computed it."""
     data = design.copy()
     data["__duration"] = t
     data["__event"] = e
+    start = efron_start(design.to_numpy(dtype=float), t, e)
+    initial = ll_null = None
+    if start is not None:
+        beta, ll_null = start
+        initial = beta * design.std(axis=0).to_numpy()  # lifelines iterates on standardised covariates
+    batch = True if len(np.unique(t)) < 0.5 * len(t) else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             fitter = CoxPHFitter(alpha=ALPHA).fit(
-                data, duration_col="__duration", event_col="__event", fit_options=FIT_OPTIONS
+                data, duration_col="__duration", event_col="__event", fit_options=FIT_OPTIONS,
+                initial_point=initial, batch_mode=batch,
             )
         except ConvergenceError as exc:
             raise ValueError(f"Cox model did not converge ({', '.join(design.columns)}): {exc}") from exc
     messages = sorted({str(w.message).strip().splitlines()[0] for w in caught})
-    return fitter, messages
+    return fitter, messages, ll_null
+
+
+def _lr_test(fitter: CoxPHFitter, ll_null: float | None, n_params: int) -> dict[str, Any]:
+    """Likelihood-ratio test against the model without covariates (lifelines' own when it fitted from zero;
+    otherwise from the null log-likelihood the start computed, which spares lifelines a second fit)."""
+    if ll_null is None:
+        lr = fitter.log_likelihood_ratio_test()
+        return {"statistic": json_float(lr.test_statistic), "df": int(lr.degrees_freedom),
+                "p": json_float(lr.p_value), "ll_null": fitter.log_likelihood_ - lr.test_statistic / 2}
+    statistic = 2 * (fitter.log_likelihood_ - ll_null)
+    return {"statistic": json_float(statistic), "df": n_params, "p": json_float(stats.chi2.sf(statistic, n_params)),
+            "ll_null": ll_null}
 
 
 def _term_rows(

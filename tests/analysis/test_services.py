@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from analysis import compute, services
+from analysis import compute, datasets, services
 from analysis.definitions import PAPER_DEFINITIONS, definition_errors
 from analysis.models import (
     AnalysisDefinition,
@@ -84,7 +84,7 @@ def test_tick_freezes_inputs_and_execute_stores_every_definition(patients):
     assert results["km-os-group"].status == ResultStatus.SUCCEEDED
     assert {g["group"] for g in results["km-os-group"].result["km"]["groups"]} == {"NEC", "NET_G3"}
     formats = set(AnalysisFigure.objects.filter(result=results["km-os-group"]).values_list("fmt", flat=True))
-    assert formats == {"png", "svg"}
+    assert formats == {"png"}  # the SVG is rendered from the stored result on first request
     assert AnalysisFigure.objects.get(result=results["km-os-group"], fmt="png").content[:4] == b"\x89PNG"
     assert set(run.timings) >= {"dataset", "fingerprint", "load", "compute", "store", "definitions"}
     assert run.finished_at is not None and run.attempts == 1
@@ -104,6 +104,36 @@ def test_unchanged_data_are_not_recomputed_and_one_changed_value_is(patients, fe
     second = services.analysis_tick()
     assert second is not None and second.fingerprint != first.fingerprint
     assert services.analysis_tick() is None  # a queued run with the new fingerprint exists
+
+
+def test_an_unchanged_tick_reads_no_registry_rows_and_a_change_builds_the_dataset_once(
+        patients, few_definitions, coordinator_a, monkeypatch, django_assert_num_queries):
+    first = execute_tick()
+    built = []
+    build = datasets.build_dataset
+    monkeypatch.setattr(datasets, "build_dataset", lambda *a, **k: built.append(1) or build(*a, **k))
+    with django_assert_num_queries(6):  # savepoint, advisory lock, latest run, settings, source stamp, release
+        assert services.analysis_tick() is None
+    assert built == []
+    # a correction no analysis reads: built once, same fingerprint, no run; then skipped again
+    followup = next(p["followup"] for p in patients if p["followup"].vital_status == "alive")
+    form_update(followup, data={"date_last_known_alive": followup.date_last_known_alive - timedelta(days=5)},
+                user=coordinator_a, expected_version=followup.version)
+    assert services.analysis_tick() is None and built == [1]
+    assert services.analysis_tick() is None and built == [1]
+    # a new day with no configured cut-off: the data are checked once (no date is capped differently)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    monkeypatch.setattr(services.timezone, "localdate", lambda: tomorrow)
+    assert services.analysis_tick() is None and built == [1, 1]
+    assert services.analysis_tick() is None and built == [1, 1]
+    assert AnalysisRun.objects.get().pk == first.pk
+    baseline = patients[0]["baseline"]
+    form_update(baseline, data={"ecog_ps": 2}, user=coordinator_a, expected_version=baseline.version)
+    second = services.analysis_tick()
+    assert second is not None and built == [1, 1, 1] and second.source_stamp != first.source_stamp
+    services.analysis_run_execute(second.pk)
+    AnalysisDefinition.objects.filter(code="flow").update(title="Flow")  # a bulk update (no updated_at) shows too
+    assert services.analysis_tick() is not None
 
 
 def test_changed_settings_and_definitions_give_a_new_fingerprint(patients, few_definitions, data_manager):
