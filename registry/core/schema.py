@@ -33,7 +33,8 @@ _API_ERROR = {
 
 def document_error_responses(result, generator, request, public):
     """Postprocessing hook: every API operation documents the error statuses it can answer (400 for input,
-    401, 403, 404 where a path names an object, 409 on writes, 429), so clients and schemathesis know them;
+    401, 403, 404 where the path or a write's body names an object or a list page is out of range, 409 on
+    writes, 429), so clients and schemathesis know them;
     operations that already describe a status (the CRF API's locking contract) keep their own text."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("ApiError", _API_ERROR)
@@ -48,7 +49,8 @@ def document_error_responses(result, generator, request, public):
             codes = ["401", "403", "429"]
             if method in _WRITES or any(p.get("in") == "query" for p in params) or "requestBody" in operation:
                 codes.append("400")
-            if "{" in url:
+            paginated = any(p.get("in") == "query" and p.get("name") == "page" for p in params)
+            if "{" in url or paginated or (method in _WRITES and "requestBody" in operation):
                 codes.append("404")
             if method in _WRITES:
                 codes.append("409")

@@ -38,8 +38,9 @@ from tests.security.world import (
 
 ALLOWED = {"ok", "invalid"}
 REFUSED = {"login", "deny", "404", "405"}
-#: Lower bound on the cases the matrix runs (it prints the exact count).
-MIN_CASES = 8000
+#: Cases each area must execute (measured: pages 1,461 / api 1,779 / admin 5,418): a broken walker that
+#: silently skips routes fails here. Each area asserts its own count, so the test holds under pytest-xdist.
+MIN_CASES = {"pages": 1300, "api": 1600, "admin": 5000}
 
 #: Personas whose writes must never change any site's data (pathologists: never the case book or queries).
 READ_ONLY = ("outsider", "anonymous", "statistician")
@@ -164,13 +165,13 @@ def _run(world, routes) -> list[str]:
 def test_every_route_persona_and_verb(world, area):
     routes = [(r, n) for r, n in _routes()
               if (area == "admin") == r.startswith("admin/") and (area == "api") == r.startswith("api/")]
+    before = dict(COUNTS)
     failures = _run(world, routes)
-    print(f"\n{area}: {len(routes)} URL patterns; cumulative {COUNTS}")
+    cases, other_site = COUNTS["cases"] - before["cases"], COUNTS["other_site"] - before["other_site"]
+    leaks = COUNTS["leaks"] - before["leaks"]
+    print(f"\nauthorization matrix, {area}: {len(routes)} URL patterns, {cases} cases ({other_site} on site B "
+          f"objects), {leaks} leaks; verbs {VERBS}")
+    assert cases >= MIN_CASES[area] and leaks == 0
+    if area != "admin":
+        assert other_site > 0
     assert failures == [], f"{len(failures)} authorization failures:\n" + "\n".join(failures)
-
-
-def test_the_matrix_ran_every_case():
-    """Runs last in the module: the number of cases executed (printed for the report) and zero leaks."""
-    print(f"\nauthorization matrix: {COUNTS['cases']} cases ({COUNTS['other_site']} on site B objects), "
-          f"{COUNTS['leaks']} leaks; verbs {VERBS}")
-    assert COUNTS["cases"] >= MIN_CASES and COUNTS["leaks"] == 0

@@ -30,7 +30,7 @@ class ExportJobCreateInput(serializers.Serializer):
 
 class ExportJobOutput(serializers.ModelSerializer):
     sites = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    release = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    release = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     download_url = serializers.SerializerMethodField()
 
     class Meta:

@@ -40,7 +40,7 @@ class CaseListOutput(serializers.Serializer):
     specimen_date = serializers.DateField(source="case.specimen.specimen_date")
     status = serializers.CharField(source="case.status")
     priority = serializers.IntegerField(source="case.priority")
-    assigned_to = serializers.CharField(source="case.assigned_to.username", default=None)
+    assigned_to = serializers.CharField(source="case.assigned_to.username", default=None, allow_null=True)
     assigned_to_me = serializers.BooleanField()
     my_read_submitted = serializers.BooleanField(source="case.my_read")
     opened_at = serializers.DateTimeField(source="case.opened_at")
@@ -230,7 +230,7 @@ class OutstandingOutput(serializers.Serializer):
 
 class NotificationOutput(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
-    study_id = serializers.CharField(source="patient.study_id", default=None)
+    study_id = serializers.CharField(source="patient.study_id", default=None, allow_null=True)
 
     class Meta:
         model = Notification

@@ -19,7 +19,7 @@ FAMILY_CHOICES = sorted(BY_CODE)
 
 
 class MessageOutput(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", default=None)
+    author = serializers.CharField(source="author.username", default=None, allow_null=True)
 
     class Meta:
         model = QueryMessage
@@ -29,9 +29,9 @@ class MessageOutput(serializers.ModelSerializer):
 class QueryOutput(serializers.ModelSerializer):
     study_id = serializers.CharField(source="patient.study_id")
     site = serializers.CharField(source="patient.site.code")
-    raised_by = serializers.CharField(source="raised_by.username", default=None)
-    answered_by = serializers.CharField(source="answered_by.username", default=None)
-    closed_by = serializers.CharField(source="closed_by.username", default=None)
+    raised_by = serializers.CharField(source="raised_by.username", default=None, allow_null=True)
+    answered_by = serializers.CharField(source="answered_by.username", default=None, allow_null=True)
+    closed_by = serializers.CharField(source="closed_by.username", default=None, allow_null=True)
 
     class Meta:
         model = DataQuery
@@ -97,9 +97,9 @@ class VerifyFormInput(serializers.Serializer):
 
 class FreezeOutput(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
-    study_id = serializers.CharField(source="patient.study_id", default=None)
+    study_id = serializers.CharField(source="patient.study_id", default=None, allow_null=True)
     locked_by = serializers.CharField(source="locked_by.username")
-    released_by = serializers.CharField(source="released_by.username", default=None)
+    released_by = serializers.CharField(source="released_by.username", default=None, allow_null=True)
 
     class Meta:
         model = DataFreeze
@@ -115,7 +115,7 @@ class UnlockOutput(serializers.Serializer):
 class SignatureOutput(serializers.ModelSerializer):
     study_id = serializers.CharField(source="patient.study_id")
     signer = serializers.CharField(source="signer.username")
-    voided_by = serializers.CharField(source="voided_by.username", default=None)
+    voided_by = serializers.CharField(source="voided_by.username", default=None, allow_null=True)
     is_valid = serializers.BooleanField()
 
     class Meta:

@@ -10,7 +10,7 @@ class SiteOutput(serializers.ModelSerializer):
 
 
 class MembershipOutput(serializers.ModelSerializer):
-    site = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    site = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)  # study-wide roles
 
     class Meta:
         model = SiteMembership
