@@ -80,14 +80,21 @@ def producer_broker(url: str) -> Iterator[None]:
         app._pool = None
         app.amqp._producer_pool = None
 
+    # Celery reads the CELERY_BROKER_URL environment variable before its own setting (CI sets it for the
+    # Redis run), so both are pointed at `url`.
+    saved_env = os.environ.get("CELERY_BROKER_URL")
     reset()
-    app.conf.broker_url = url
+    os.environ["CELERY_BROKER_URL"] = app.conf.broker_url = url
     app.conf.broker_transport_options = {"socket_timeout": 2, "socket_connect_timeout": 2}
     try:
         yield
     finally:
         reset()
         app.conf.broker_url, app.conf.broker_transport_options = saved
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
 
 
 @contextmanager
