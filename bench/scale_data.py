@@ -118,26 +118,15 @@ def _worker_batch(job: tuple) -> Counter:
 
 def prepare_transaction(tracked) -> None:
     """Set, for the transaction, the pghistory context of `tracked` (pghistory only injects it into ORM DML; the
-    COPY statements need it set explicitly so their audit events carry it) and `pgtrigger.ignore` to an empty
-    list (nothing ignored: every audit trigger still fires). Unset, each audited row's
-    `_pgtrigger_should_ignore()` reads it, fails, and recovers in a plpgsql EXCEPTION block — a subtransaction
-    rollback per row, measured at 4–5× the cost of the insert itself."""
+    COPY statements need it set explicitly so their audit events carry it). The cheap `pgtrigger.ignore={}` path
+    of the audit triggers comes with every connection (settings.py)."""
     metadata = json.dumps(tracked.metadata, cls=pghistory_config.json_encoder())
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true), "
-                       "set_config('pghistory.context_id', %s, true), "
+        cursor.execute("SELECT set_config('pghistory.context_id', %s, true), "
                        "set_config('pghistory.context_metadata', %s, true)", [str(tracked.id), metadata])
 
 
-#: Every session on a bench database starts with `pgtrigger.ignore` set (see prepare_transaction): migrations
-#: that rewrite every row (data migrations) and the benches' own writes then cost what the triggers cost.
-SESSION_OPTIONS = "-c pgtrigger.ignore={}"
-
-
 def _use_database(name: str, *, clobber: bool) -> None:
-    options = connection.settings_dict.setdefault("OPTIONS", {})
-    if SESSION_OPTIONS not in options.get("options", ""):
-        options["options"] = f"{options.get('options', '')} {SESSION_OPTIONS}".strip()
     connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=not clobber)
 
