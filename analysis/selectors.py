@@ -1,7 +1,8 @@
 """Read-only access from the analysis app to the registry (DESIGN.md §2: `analysis → registry` via selectors).
 
-`registry_snapshot()` reads every table the analysis dataset needs with one `.values()` query per table, so
-building the dataset costs the same number of queries for 10 patients or 100,000 (pinned in the tests).
+`registry_snapshot()` reads every table the analysis dataset needs with one query per table (`SnapshotReader`,
+shared with the wide export), so building the dataset costs the same number of queries for 10 patients or
+100,000 (pinned in the tests).
 Nothing here writes to the registry. The second half holds the reads of the analysis app's own tables
 (definitions, runs, results) for pages, API and reports.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from registry.crfs.models import (
     Baseline,
@@ -67,44 +69,120 @@ def registry_snapshot(*, minimum_status: str = "draft", patient_ids: list[int] |
                       regimen_components: list[dict[str, Any]] | None = None) -> RegistrySnapshot:
     """Every row the analysis dataset needs, one query per table (12 queries whatever the cohort size).
 
-    `patient_ids` restricts it to a chunk of patients (exports stream the wide table chunk by chunk);
-    `regimen_components`, when given, is reused instead of read again for every chunk.
+    `patient_ids` restricts it to those patients; `regimen_components`, when given, is reused instead of read
+    again (exports stream the wide table chunk by chunk through one `SnapshotReader` instead).
     """
-    ok = Q(status__in=_statuses(minimum_status))
-    patients = Patient.objects.all()
-    if patient_ids is not None:
-        ok &= Q(patient_id__in=patient_ids)
-        patients = patients.filter(pk__in=patient_ids)
-    snap = RegistrySnapshot()
-    snap.patients = list(patients.order_by("pk").values(
-        "id", "study_id", "site_id", "site__country", "withdrawn"))
-    snap.enrolments = list(Enrolment.objects.filter(ok).values(
-        "patient_id", "eligible", "date_of_diagnosis", "date_of_diagnosis_precision", "registration_date"))
-    snap.baselines = list(Baseline.objects.filter(ok).values(
-        "patient_id", "sex", "date_of_birth", "date_of_birth_precision", "ecog_ps"))
-    snap.tumours = list(TumourStaging.objects.filter(ok).values(
-        "patient_id", "primary_site", "primary_site_group", "disease_extent_at_diagnosis", "advanced_disease_date",
-        "metastatic_sites", "resection_of_primary"))
-    snap.specimens = list(LocalPathology.objects.filter(ok).order_by("patient_id", "specimen_date", "pk").values(
-        "patient_id", "is_diagnostic", "specimen_date", "ki67_percent", "cell_type", "local_diagnosis"))
-    # Baseline samples: `is_baseline` is derived against the linked line (no link = line 1).
-    snap.labs = list(LabResult.objects.filter(ok, is_baseline=True, analyte__in=BASELINE_ANALYTES).values(
-        "patient_id", "line_id", "analyte", "above_uln", "value_x_uln"))
-    snap.lines = list(TreatmentLine.objects.filter(ok).order_by("patient_id", "line_number", "pk").values(
-        "id", "patient_id", "line_number", "intent", "regimen_id", "regimen__code", "backbone_regimen_id",
-        "start_date", "start_date_precision", "n_cycles", "clinical_progression", "clinical_progression_date",
-        "clinical_progression_date_precision", "is_platinum_etoposide", "contains_platinum_any",
-        "is_temozolomide_based", "ecog_ps_at_start"))
-    snap.evaluations = list(ResponseEvaluation.objects.filter(ok, line__intent="palliative").order_by(
-        "patient_id", "eval_date", "pk").values("patient_id", "line_id", "eval_date", "overall_response"))
-    snap.followups = list(FollowUp.objects.filter(ok).order_by("patient_id", "visit_date", "pk").values(
-        "patient_id", "visit_date", "vital_status", "date_last_known_alive", "date_last_known_alive_precision",
-        "date_of_death", "date_of_death_precision"))
-    snap.treatment_status = list(SystemicTreatmentStatus.objects.filter(ok).values(
-        "patient_id", "received_palliative_systemic"))
-    snap.regimen_components = regimen_components if regimen_components is not None else regimen_component_rows()
-    snap.classifications = final_classifications([p["id"] for p in snap.patients])
-    return snap
+    reader = SnapshotReader(minimum_status=minimum_status, chunked=patient_ids is not None)
+    components = regimen_components if regimen_components is not None else regimen_component_rows()
+    return reader.snapshot(patient_ids, components)
+
+
+class _Ids:
+    """Placeholder for the chunk's patient ids in a compiled query's parameters."""
+
+
+def _in_chunk(model, column: str, ids: _Ids) -> RawSQL:
+    """`<table>.<column> = ANY(<ids>)`: one array parameter, a plan that stays linear whatever the statistics
+    (`IN (SELECT unnest(…))` got a nested loop on a freshly loaded, unanalysed table; a 100,000-element IN list
+    is slow to bind and to plan)."""
+    sql = f'"{model._meta.db_table}"."{column}" = ANY(%s::bigint[])'  # table and column are model metadata
+    return RawSQL(sql, (ids,), output_field=BooleanField())  # noqa: S611
+
+
+@dataclass
+class _Read:
+    attr: str
+    sql: str
+    params: tuple[Any, ...]
+    names: tuple[str, ...]
+
+
+class SnapshotReader:
+    """The snapshot queries, compiled to SQL once and run per chunk of patient ids (`chunked=False`: over every
+    patient, which is what an analysis run reads and what bench/export_bench.py COPYs as its floor).
+
+    Rows are taken as tuples straight from psycopg and zipped with the column names: the ORM's per-row work of
+    `.values()` and a patient-id IN list as long as the cohort were most of the dataset build at 100,000
+    patients.
+    """
+
+    def __init__(self, *, minimum_status: str, chunked: bool = True) -> None:
+        from registry.pathology.models import FinalClassification
+
+        ids = _Ids()
+        self.chunked = chunked
+        ok = Q(status__in=_statuses(minimum_status))
+
+        def chunk(model, column="patient_id"):
+            return _in_chunk(model, column, ids) if chunked else Q()
+
+        querysets = {
+            "patients": Patient.objects.filter(chunk(Patient, "id")).order_by("pk").values(
+                "id", "study_id", "site_id", "site__country", "withdrawn"),
+            "enrolments": Enrolment.objects.filter(chunk(Enrolment), ok).order_by().values(
+                "patient_id", "eligible", "date_of_diagnosis", "date_of_diagnosis_precision", "registration_date"),
+            "baselines": Baseline.objects.filter(chunk(Baseline), ok).order_by().values(
+                "patient_id", "sex", "date_of_birth", "date_of_birth_precision", "ecog_ps"),
+            "tumours": TumourStaging.objects.filter(chunk(TumourStaging), ok).order_by().values(
+                "patient_id", "primary_site", "primary_site_group", "disease_extent_at_diagnosis",
+                "advanced_disease_date", "metastatic_sites", "resection_of_primary"),
+            "specimens": LocalPathology.objects.filter(chunk(LocalPathology), ok).order_by(
+                "patient_id", "specimen_date", "pk").values(
+                "patient_id", "is_diagnostic", "specimen_date", "ki67_percent", "cell_type", "local_diagnosis"),
+            # Baseline samples: `is_baseline` is derived against the linked line (no link = line 1).
+            "labs": LabResult.objects.filter(
+                chunk(LabResult), ok, is_baseline=True, analyte__in=BASELINE_ANALYTES).order_by(
+                "patient_id", "sample_date", "analyte", "pk").values(
+                "patient_id", "line_id", "analyte", "above_uln", "value_x_uln"),
+            "lines": TreatmentLine.objects.filter(chunk(TreatmentLine), ok).order_by(
+                "patient_id", "line_number", "pk").values(
+                "id", "patient_id", "line_number", "intent", "regimen_id", "regimen__code", "backbone_regimen_id",
+                "start_date", "start_date_precision", "n_cycles", "clinical_progression",
+                "clinical_progression_date", "clinical_progression_date_precision", "is_platinum_etoposide",
+                "contains_platinum_any", "is_temozolomide_based", "ecog_ps_at_start"),
+            "evaluations": ResponseEvaluation.objects.filter(
+                chunk(ResponseEvaluation), ok, line__intent="palliative").order_by(
+                "patient_id", "eval_date", "pk").values("patient_id", "line_id", "eval_date", "overall_response"),
+            "followups": FollowUp.objects.filter(chunk(FollowUp), ok).order_by(
+                "patient_id", "visit_date", "pk").values(
+                "patient_id", "visit_date", "vital_status", "date_last_known_alive",
+                "date_last_known_alive_precision", "date_of_death", "date_of_death_precision"),
+            "treatment_status": SystemicTreatmentStatus.objects.filter(
+                chunk(SystemicTreatmentStatus), ok).order_by().values(
+                "patient_id", "received_palliative_systemic"),
+            "classifications": FinalClassification.objects.filter(chunk(FinalClassification)).order_by().values(
+                "patient_id", "final_diagnosis", "final_ki67", "ki67_source"),
+        }
+        self.reads = []
+        for attr, qs in querysets.items():
+            sql, params = qs.query.sql_with_params()
+            self.reads.append(_Read(attr, sql, tuple(params), tuple(qs.query.values_select)))
+
+    def snapshot(self, patient_ids: list[int] | None, regimen_components: list[dict[str, Any]]) -> RegistrySnapshot:
+        """The RegistrySnapshot of these patients (every patient when not chunked); one query per table."""
+        from django.db import connection
+
+        from registry.pathology.rules import analysis_group
+
+        if self.chunked == (patient_ids is None):
+            raise ValueError("a chunked reader needs patient ids; an unchunked one reads every patient")
+        snap = RegistrySnapshot(regimen_components=regimen_components)
+        # An array literal: Django's client-side binding would quote a list element by element in Python.
+        literal = "{" + ",".join(map(str, map(int, patient_ids))) + "}" if patient_ids is not None else None
+        with connection.cursor() as cursor:
+            for read in self.reads:
+                cursor.execute(read.sql, [literal if isinstance(p, _Ids) else p for p in read.params])
+                names = read.names
+                rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+                if read.attr == "classifications":
+                    # patient id → {final_diagnosis, final_ki67, ki67_is_central, group}
+                    snap.classifications = {r["patient_id"]: {
+                        "final_diagnosis": r["final_diagnosis"], "final_ki67": r["final_ki67"],
+                        "ki67_is_central": r["ki67_source"] == "central",
+                        "group": analysis_group(r["final_diagnosis"])} for r in rows}
+                else:
+                    setattr(snap, read.attr, rows)
+        return snap
 
 
 #: Every registry model the dataset reads: each is audited, so its event table's highest id moves on every insert,
@@ -147,21 +225,6 @@ def regimen_component_rows() -> list[dict[str, Any]]:
     """Drug components of every regimen (derives the first-line regimen class)."""
     return list(RegimenComponent.objects.values("regimen_id", "drug__code", "drug__is_cytotoxic",
                                                 "drug__platinum_agent"))
-
-
-def final_classifications(patient_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """patient id → {final_diagnosis, final_ki67, ki67_is_central, group} from central review (one query)."""
-    from registry.pathology.selectors import analysis_group, final_classification_for_patients
-
-    return {
-        patient_id: {
-            "final_diagnosis": final.final_diagnosis,
-            "final_ki67": final.final_ki67,
-            "ki67_is_central": final.ki67_source == "central",
-            "group": analysis_group(final),
-        }
-        for patient_id, final in final_classification_for_patients(patient_ids).items()
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -2,23 +2,17 @@
 
 The derivations are `analysis.datasets.build_rows` (pure, no Django: the one definition of OS, PFS, response,
 populations, …), fed chunk by chunk of patients (in the export's site/sequence order) from a snapshot read here,
-so memory is bounded by the chunk size, not the cohort. The reads are the querysets of
-`analysis.selectors.registry_snapshot` restricted to a chunk, compiled to SQL once per export and run with the
-chunk's ids as one array parameter (`patient_id IN (SELECT unnest(%s))`), rows taken as tuples straight from
-psycopg: the ORM's per-row work and a 2,000-parameter IN list per query were most of the export's time.
-tests/exports/test_wide.py pins that both reads give the same snapshot and the export the same rows.
+so memory is bounded by the chunk size, not the cohort. The reads are the analysis dataset's own
+(`analysis.selectors.SnapshotReader`: compiled once per export, run with the chunk's ids as one array
+parameter). tests/exports/test_wide.py pins that chunked reads give the same snapshot as one read of every
+patient and that the export holds the analysis dataset's rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-from django.db import connection
-from django.db.models import BooleanField, Q
-from django.db.models.expressions import RawSQL
 
 from registry.exports.writers.columns import Column
 
@@ -106,121 +100,11 @@ def wide_columns(names: Iterable[str], *, date_mode: str) -> list[Column]:
     return out
 
 
-class _Ids:
-    """Placeholder for the chunk's patient ids in a compiled query's parameters."""
-
-
-def _in_chunk(model, column: str, ids: _Ids) -> RawSQL:
-    """`<table>.<column> = ANY(<ids>)`: one array parameter, a plan that stays linear whatever the statistics
-    (`IN (SELECT unnest(…))` got a nested loop on a freshly loaded, unanalysed table)."""
-    sql = f'"{model._meta.db_table}"."{column}" = ANY(%s::bigint[])'  # table and column are model metadata, not input
-    return RawSQL(sql, (ids,), output_field=BooleanField())  # noqa: S611
-
-
-@dataclass
-class _Read:
-    attr: str
-    sql: str
-    params: tuple[Any, ...]
-    names: tuple[str, ...]
-
-
-class SnapshotReader:
-    """The snapshot queries of `analysis.selectors.registry_snapshot`, compiled once, run per chunk of ids
-    (`chunked=False`: the same queries over every patient, which bench/export_bench.py COPYs as its floor)."""
-
-    def __init__(self, *, minimum_status: str, chunked: bool = True) -> None:
-        from analysis.selectors import BASELINE_ANALYTES
-        from registry.crfs.models import (
-            Baseline,
-            Enrolment,
-            FollowUp,
-            LabResult,
-            LocalPathology,
-            ResponseEvaluation,
-            SystemicTreatmentStatus,
-            TreatmentLine,
-            TumourStaging,
-        )
-        from registry.exports.tables import statuses_from
-        from registry.pathology.models import FinalClassification
-        from registry.patients.models import Patient
-
-        ids = _Ids()
-        ok = Q(status__in=statuses_from(minimum_status))
-
-        def chunk(model, column="patient_id"):
-            return _in_chunk(model, column, ids) if chunked else Q()
-
-        querysets = {
-            "patients": Patient.objects.filter(chunk(Patient, "id")).order_by("pk").values(
-                "id", "study_id", "site_id", "site__country", "withdrawn"),
-            "enrolments": Enrolment.objects.filter(chunk(Enrolment), ok).values(
-                "patient_id", "eligible", "date_of_diagnosis", "date_of_diagnosis_precision", "registration_date"),
-            "baselines": Baseline.objects.filter(chunk(Baseline), ok).values(
-                "patient_id", "sex", "date_of_birth", "date_of_birth_precision", "ecog_ps"),
-            "tumours": TumourStaging.objects.filter(chunk(TumourStaging), ok).values(
-                "patient_id", "primary_site", "primary_site_group", "disease_extent_at_diagnosis",
-                "advanced_disease_date", "metastatic_sites", "resection_of_primary"),
-            "specimens": LocalPathology.objects.filter(chunk(LocalPathology), ok).order_by(
-                "patient_id", "specimen_date", "pk").values(
-                "patient_id", "is_diagnostic", "specimen_date", "ki67_percent", "cell_type", "local_diagnosis"),
-            "labs": LabResult.objects.filter(
-                chunk(LabResult), ok, is_baseline=True, analyte__in=BASELINE_ANALYTES).values(
-                "patient_id", "line_id", "analyte", "above_uln", "value_x_uln"),
-            "lines": TreatmentLine.objects.filter(chunk(TreatmentLine), ok).order_by(
-                "patient_id", "line_number", "pk").values(
-                "id", "patient_id", "line_number", "intent", "regimen_id", "regimen__code", "backbone_regimen_id",
-                "start_date", "start_date_precision", "n_cycles", "clinical_progression",
-                "clinical_progression_date", "clinical_progression_date_precision", "is_platinum_etoposide",
-                "contains_platinum_any", "is_temozolomide_based", "ecog_ps_at_start"),
-            "evaluations": ResponseEvaluation.objects.filter(
-                chunk(ResponseEvaluation), ok, line__intent="palliative").order_by(
-                "patient_id", "eval_date", "pk").values("patient_id", "line_id", "eval_date", "overall_response"),
-            "followups": FollowUp.objects.filter(chunk(FollowUp), ok).order_by(
-                "patient_id", "visit_date", "pk").values(
-                "patient_id", "visit_date", "vital_status", "date_last_known_alive",
-                "date_last_known_alive_precision", "date_of_death", "date_of_death_precision"),
-            "treatment_status": SystemicTreatmentStatus.objects.filter(
-                chunk(SystemicTreatmentStatus), ok).values(
-                "patient_id", "received_palliative_systemic"),
-            "classifications": FinalClassification.objects.filter(chunk(FinalClassification)).order_by().values(
-                "patient_id", "final_diagnosis", "final_ki67", "ki67_source"),
-        }
-        self.reads = []
-        for attr, qs in querysets.items():
-            sql, params = qs.query.sql_with_params()
-            self.reads.append(_Read(attr, sql, tuple(params), tuple(qs.query.values_select)))
-
-    def snapshot(self, patient_ids: list[int], regimen_components: list[dict[str, Any]]):
-        """The RegistrySnapshot of these patients (one query per table)."""
-        from analysis.selectors import RegistrySnapshot
-        from registry.pathology.rules import analysis_group
-
-        snap = RegistrySnapshot(regimen_components=regimen_components)
-        # An array literal: Django's client-side binding would quote a list element by element in Python.
-        literal = "{" + ",".join(map(str, map(int, patient_ids))) + "}"
-        with connection.cursor() as cursor:
-            for read in self.reads:
-                cursor.execute(read.sql, [literal if isinstance(p, _Ids) else p for p in read.params])
-                names = read.names
-                rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-                if read.attr == "classifications":
-                    # the shape of analysis.selectors.final_classifications
-                    snap.classifications = {r["patient_id"]: {
-                        "final_diagnosis": r["final_diagnosis"], "final_ki67": r["final_ki67"],
-                        "ki67_is_central": r["ki67_source"] == "central",
-                        "group": analysis_group(r["final_diagnosis"])} for r in rows}
-                else:
-                    setattr(snap, read.attr, rows)
-        return snap
-
-
 def wide_dicts(patient_ids: Iterable[int], *, config: dict[str, Any], cutoff: date, minimum_status: str,
                chunk_size: int = 2000) -> Iterator[tuple[dict[str, Any], date | None]]:
     """(dataset row, date of diagnosis) per patient in the order of `patient_ids` (consumed lazily)."""
     from analysis.datasets import build_rows
-    from analysis.selectors import regimen_component_rows
+    from analysis.selectors import SnapshotReader, regimen_component_rows
 
     components = regimen_component_rows()
     reader = SnapshotReader(minimum_status=minimum_status)

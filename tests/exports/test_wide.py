@@ -1,4 +1,4 @@
-"""The wide export's fast paths: chunked snapshot reads equal the analysis selector's, the wide CSV holds the
+"""The wide export's fast paths: chunked snapshot reads equal one read of every patient, the wide CSV holds the
 analysis dataset column for column in site/sequence order whatever the chunk size, and the CSV writer's
 per-kind conversion writes exactly what `text()` writes."""
 
@@ -12,10 +12,9 @@ import pyreadstat
 import pytest
 
 from analysis.datasets import COLUMNS, DEFAULT_CONFIG, build_dataset
-from analysis.selectors import regimen_component_rows, registry_snapshot
+from analysis.selectors import SnapshotReader, regimen_component_rows, registry_snapshot
 from registry.exports import services
 from registry.exports.models import JobStatus
-from registry.exports.wide import SnapshotReader
 from registry.exports.writers.columns import Column, text
 from registry.exports.writers.csv import write_csv
 from registry.exports.writers.stats import write_dta, write_sav
@@ -54,17 +53,33 @@ def _sortable(rows):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("minimum_status", ["draft", "submitted"])
-def test_chunk_reads_equal_the_analysis_selectors_snapshot(varied, minimum_status):
-    ids = [p.pk for p in varied]
+def test_chunked_reads_equal_one_read_of_every_patient(varied, minimum_status):
+    ids = sorted(p.pk for p in varied)
     components = regimen_component_rows()
-    expected = registry_snapshot(minimum_status=minimum_status, patient_ids=ids, regimen_components=components)
-    got = SnapshotReader(minimum_status=minimum_status).snapshot(ids, components)
-    for name in ORDERED:
-        assert getattr(got, name) == getattr(expected, name), name
-    for name in UNORDERED:
-        assert _sortable(getattr(got, name)) == _sortable(getattr(expected, name)), name
-    assert got.classifications == expected.classifications
-    assert got.classifications, "the fixture classifies one patient centrally"
+    whole = registry_snapshot(minimum_status=minimum_status, regimen_components=components)
+    reader = SnapshotReader(minimum_status=minimum_status)
+    for chunk in (ids[:3], ids[3:]):
+        got = reader.snapshot(chunk, components)
+        wanted = set(chunk)
+
+        def of_chunk(rows, key="patient_id", wanted=wanted):
+            return [r for r in rows if r[key] in wanted]
+
+        assert got.patients == of_chunk(whole.patients, "id")
+        for name in ORDERED[1:]:
+            assert getattr(got, name) == of_chunk(getattr(whole, name)), name
+        for name in UNORDERED:
+            assert _sortable(getattr(got, name)) == _sortable(of_chunk(getattr(whole, name))), name
+        assert got.classifications == {k: v for k, v in whole.classifications.items() if k in wanted}
+    assert whole.classifications, "the fixture classifies one patient centrally"
+    assert {len(whole.patients), len(whole.lines)} != {0}
+
+
+def test_a_reader_refuses_a_read_that_does_not_match_its_mode():
+    with pytest.raises(ValueError, match="chunked reader needs patient ids"):
+        SnapshotReader(minimum_status="draft").snapshot(None, [])
+    with pytest.raises(ValueError, match="unchunked one reads every patient"):
+        SnapshotReader(minimum_status="draft", chunked=False).snapshot([1], [])
 
 
 @pytest.mark.django_db
