@@ -10,6 +10,7 @@ Nothing here writes to the registry. The second half holds the reads of the anal
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from django.db.models import BooleanField, Q, QuerySet
@@ -173,7 +174,8 @@ class SnapshotReader:
             for read in self.reads:
                 cursor.execute(read.sql, [literal if isinstance(p, _Ids) else p for p in read.params])
                 names = read.names
-                rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+                # the names come from the same compiled query, so every row has as many values
+                rows = list(map(dict, map(zip, repeat(names), cursor.fetchall())))
                 if read.attr == "classifications":
                     # patient id → {final_diagnosis, final_ki67, ki67_is_central, group}
                     snap.classifications = {r["patient_id"]: {

@@ -12,7 +12,6 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from django.db import connection
 from django.db.models import DateField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -197,22 +196,18 @@ class ExportSource:
                      _Lazy(lambda: self.wide_rows(config=config, cutoff=cutoff)),
                      {"count": lambda: self.patients.count(), "cutoff": cutoff.isoformat(), "config": config})
 
-    def ordered_patient_ids(self) -> Iterator[int]:
-        """Ids of the patients in scope in site/sequence order, from a server-side cursor, rows as plain tuples
-        (the ORM's iterator cost more per id than deriving the patient's row)."""
+    def ordered_patient_ids_query(self) -> tuple[str, tuple[Any, ...]]:
+        """SQL and parameters of the ids of the patients in scope in site/sequence order (run by the wide
+        export's reader, possibly on its own connection)."""
         sql, params = self.patients.order_by("site__code", "sequence_number").values_list(
             "pk").query.sql_with_params()
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(sql, params)
-            while rows := cursor.fetchmany(self.chunk_size):
-                for (pk,) in rows:
-                    yield pk
+        return sql, tuple(params)
 
     def wide_rows(self, *, config: dict[str, Any], cutoff: date) -> Iterator[list[Any]]:
         """Dataset rows as output values: date columns de-identified, study id hashed if asked, '' → missing."""
         from analysis.datasets import COLUMNS
 
-        ids = self.ordered_patient_ids()
+        ids = self.ordered_patient_ids_query()
         kinds = {name: wide.WIDE_SPEC.get(name, ("", "string"))[1] for name in COLUMNS}
         names = [n for n in COLUMNS if not (kinds[n] == "date" and self.deid.dates == "remove")]
         pick = itemgetter(*names)

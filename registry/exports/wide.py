@@ -10,9 +10,13 @@ patient and that the export holds the analysis dataset's rows.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
+
+from django.db import connection
 
 from registry.exports.writers.columns import Column
 
@@ -100,29 +104,93 @@ def wide_columns(names: Iterable[str], *, date_mode: str) -> list[Column]:
     return out
 
 
-def wide_dicts(patient_ids: Iterable[int], *, config: dict[str, Any], cutoff: date, minimum_status: str,
-               chunk_size: int = 2000) -> Iterator[tuple[dict[str, Any], date | None]]:
-    """(dataset row, date of diagnosis) per patient in the order of `patient_ids` (consumed lazily)."""
-    from analysis.datasets import build_rows
+def snapshot_chunks(ids_query: tuple[str, tuple[Any, ...]], *, minimum_status: str, chunk_size: int
+                    ) -> Iterator[tuple[list[int], Any]]:
+    """(patient ids, RegistrySnapshot of them) chunk by chunk, on the current thread's connection; `ids_query`
+    is the SQL and parameters of the ordered patient ids in scope."""
     from analysis.selectors import SnapshotReader, regimen_component_rows
 
     components = regimen_component_rows()
     reader = SnapshotReader(minimum_status=minimum_status)
-    chunk: list[int] = []
+    with connection.cursor() as cursor:
+        cursor.execute(*ids_query)
+        ids = [pk for (pk,) in cursor.fetchall()]
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start:start + chunk_size]
+        yield chunk, reader.snapshot(chunk, components)
 
-    def flush() -> Iterator[tuple[dict[str, Any], date | None]]:
-        snap = reader.snapshot(chunk, components)
+
+class ReadAhead:
+    """Runs `snapshot_chunks` in a thread with its own connection, one REPEATABLE READ, READ ONLY transaction,
+    up to `depth` chunks ahead of the consumer.
+
+    Why: the chunks' queries keep PostgreSQL busy about as long as deriving the rows keeps Python busy; read
+    ahead, the two overlap (psycopg releases the GIL while it waits) instead of adding up. And the whole export
+    reads one snapshot of the registry, so a patient saved while it runs is in it entirely or not at all.
+    A caller inside a transaction (a data manager's request inside `atomic`, a test) reads inline instead: a
+    second connection could not see that transaction's own writes.
+    """
+
+    def __init__(self, ids_query, *, minimum_status: str, chunk_size: int, depth: int = 2) -> None:
+        self.args = (ids_query,)
+        self.kwargs = {"minimum_status": minimum_status, "chunk_size": chunk_size}
+        self.items: queue.Queue = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="export-read-ahead", daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connections, transaction
+
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                for item in snapshot_chunks(*self.args, **self.kwargs):
+                    if not self._put(("chunk", item)):
+                        return
+            self._put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            self._put(("error", exc))
+        finally:
+            connections.close_all()  # this thread's connections only (Django keeps them per thread)
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.items.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[tuple[list[int], Any]]:
+        self.thread.start()
+        try:
+            while True:
+                kind, value = self.items.get()
+                if kind == "done":
+                    return
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            self.stop.set()
+            self.thread.join()
+
+
+def wide_dicts(ids_query: tuple[str, tuple[Any, ...]], *, config: dict[str, Any], cutoff: date,
+               minimum_status: str, chunk_size: int = 2000) -> Iterator[tuple[dict[str, Any], date | None]]:
+    """(dataset row, date of diagnosis) per patient in the order of the ids query (consumed lazily)."""
+    from analysis.datasets import build_rows
+
+    if connection.in_atomic_block:
+        chunks = snapshot_chunks(ids_query, minimum_status=minimum_status, chunk_size=chunk_size)
+    else:
+        chunks = ReadAhead(ids_query, minimum_status=minimum_status, chunk_size=chunk_size)
+    for chunk, snap in chunks:
         diagnosis = {e["patient_id"]: e["date_of_diagnosis"] or e["registration_date"] for e in snap.enrolments}
         by_id = {row["patient_id"]: row for row in build_rows(snap, config, cutoff=cutoff)}
         for pid in chunk:
             row = by_id.get(pid)
             if row is not None:
                 yield row, diagnosis.get(pid)
-
-    for pid in patient_ids:
-        chunk.append(pid)
-        if len(chunk) >= chunk_size:
-            yield from flush()
-            chunk.clear()
-    if chunk:
-        yield from flush()
