@@ -163,6 +163,7 @@ class SnapshotReader:
         """The RegistrySnapshot of these patients (every patient when not chunked); one query per table."""
         from django.db import connection
 
+        from registry.core.reads import consistent_read
         from registry.pathology.rules import analysis_group
 
         if self.chunked == (patient_ids is None):
@@ -170,7 +171,7 @@ class SnapshotReader:
         snap = RegistrySnapshot(regimen_components=regimen_components)
         # An array literal: Django's client-side binding would quote a list element by element in Python.
         literal = "{" + ",".join(map(str, map(int, patient_ids))) + "}" if patient_ids is not None else None
-        with connection.cursor() as cursor:
+        with consistent_read(), connection.cursor() as cursor:
             for read in self.reads:
                 cursor.execute(read.sql, [literal if isinstance(p, _Ids) else p for p in read.params])
                 names = read.names

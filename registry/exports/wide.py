@@ -139,12 +139,12 @@ class ReadAhead:
         self.thread = threading.Thread(target=self._run, name="export-read-ahead", daemon=True)
 
     def _run(self) -> None:
-        from django.db import connections, transaction
+        from django.db import connections
+
+        from registry.core.reads import consistent_read
 
         try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with consistent_read():
                 for item in snapshot_chunks(*self.args, **self.kwargs):
                     if not self._put(("chunk", item)):
                         return
