@@ -42,6 +42,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 DAYS_PER_YEAR = 365.25
@@ -144,10 +145,11 @@ class _Dates:
         self.imputed: list[str] = []
 
     def get(self, name: str, day: date | None, precision: str | None) -> date | None:
-        value, was = impute(day, precision)
-        if was and name not in self.imputed:
+        if day is None or (precision != "month" and precision != "year"):
+            return day
+        if name not in self.imputed:
             self.imputed.append(name)
-        return value
+        return day.replace(day=15) if precision == "month" else day.replace(month=7, day=1)
 
 
 def _by_patient(rows: Iterable[Mapping[str, Any]]) -> dict[int, list[Mapping[str, Any]]]:
@@ -181,17 +183,39 @@ def build_rows(snapshot: Any, config: Mapping[str, Any], *, cutoff: date) -> lis
         drugs[comp["regimen_id"]].add(comp["drug__code"])
         cytotoxic[comp["regimen_id"]] |= bool(comp["drug__is_cytotoxic"])
     classifications = snapshot.classifications
+    ki67_is_high(0.0, cutoff=float(cfg["ki67_cutoff"]), operator=cfg["ki67_operator"])  # a bad operator fails here
+    cfg["ki67_cutoff"] = float(cfg["ki67_cutoff"])
+    regimens = _RegimenClasses(drugs, cytotoxic)
+    empty: list = []
     return [
-        _patient_row(p, enrolments.get(p["id"]), baselines.get(p["id"]), tumours.get(p["id"]),
-                     status.get(p["id"]), specimens.get(p["id"], []), labs.get(p["id"], []),
-                     lines.get(p["id"], []), followups.get(p["id"], []), evaluations, drugs, cytotoxic,
-                     classifications.get(p["id"]), cfg, cutoff)
+        _patient_row(p, enrolments.get(pid), baselines.get(pid), tumours.get(pid),
+                     status.get(pid), specimens.get(pid, empty), labs.get(pid, empty),
+                     lines.get(pid, empty), followups.get(pid, empty), evaluations, regimens,
+                     classifications.get(pid), cfg, cutoff)
         for p in snapshot.patients
+        for pid in (p["id"],)
     ]
 
 
+class _RegimenClasses(dict):
+    """(regimen, backbone, platinum-etoposide, temozolomide) → (regimen class, has a cytotoxic drug), derived
+    once per distinct combination instead of once per patient."""
+
+    def __init__(self, drugs: Mapping[int, set[str]], cytotoxic: Mapping[int, bool]) -> None:
+        super().__init__()
+        self.drugs, self.cytotoxic = drugs, cytotoxic
+
+    def __missing__(self, key: tuple) -> tuple[str | None, bool]:
+        regimen, backbone, platinum_etoposide, temozolomide = key
+        names = set(self.drugs.get(regimen, ())) | set(self.drugs.get(backbone, ()))
+        chemo = bool(self.cytotoxic.get(regimen) or self.cytotoxic.get(backbone))
+        value = (regimen_class(names, platinum_etoposide, temozolomide) if regimen else None, chemo)
+        self[key] = value
+        return value
+
+
 def _patient_row(patient, enrolment, baseline, tumour, treatment_status, specimens, labs, lines, followups,
-                 evaluations, drugs, cytotoxic, classification, cfg, cutoff) -> dict[str, Any]:
+                 evaluations, regimens, classification, cfg, cutoff) -> dict[str, Any]:
     dates = _Dates()
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row.update(patient_id=patient["id"], study_id=patient["study_id"], site_id=patient["site_id"],
@@ -211,17 +235,19 @@ def _patient_row(patient, enrolment, baseline, tumour, treatment_status, specime
         row["cell_type"] = NEC_CELL_TYPES[classification["final_diagnosis"]]
 
     # --- line 1 = the first palliative line
-    line1 = next((ln for ln in lines if ln["intent"] == "palliative" and ln["line_number"] is not None), None)
+    line1 = None
+    for ln in lines:
+        if ln["intent"] == "palliative" and ln["line_number"] is not None:
+            line1 = ln
+            break
     origin = None
     if line1 is not None:
         origin = dates.get("line1_start", line1["start_date"], line1["start_date_precision"])
-        regimen_drugs = set(drugs.get(line1["regimen_id"], set())) | set(drugs.get(line1["backbone_regimen_id"], set()))
-        chemo = bool(cytotoxic.get(line1["regimen_id"]) or cytotoxic.get(line1["backbone_regimen_id"]))
+        klass, chemo = regimens[line1["regimen_id"], line1["backbone_regimen_id"], line1["is_platinum_etoposide"],
+                                line1["is_temozolomide_based"]]
         row.update(
             line1_number=line1["line_number"], line1_start=origin.isoformat() if origin else None,
-            line1_regimen=line1["regimen__code"],
-            line1_regimen_class=regimen_class(regimen_drugs, line1["is_platinum_etoposide"],
-                                              line1["is_temozolomide_based"]) if line1["regimen_id"] else None,
+            line1_regimen=line1["regimen__code"], line1_regimen_class=klass,
             line1_platinum_etoposide=_bool01(line1["is_platinum_etoposide"]),
             line1_is_chemotherapy=int(chemo), line1_n_cycles=line1["n_cycles"],
         )
@@ -242,7 +268,7 @@ def _patient_row(patient, enrolment, baseline, tumour, treatment_status, specime
     row["age_group"] = age_group(row["age_years"])
     ki67, source = _ki67(classification, specimens)
     row.update(ki67=ki67, ki67_source=source,
-               ki67_high=ki67_is_high(ki67, cutoff=float(cfg["ki67_cutoff"]), operator=cfg["ki67_operator"]))
+               ki67_high=ki67_is_high(ki67, cutoff=cfg["ki67_cutoff"], operator=cfg["ki67_operator"]))
     if not row["cell_type"]:
         diagnostic = next((s for s in specimens if s["is_diagnostic"] and s["cell_type"]), None)
         if diagnostic and group == "NEC" and diagnostic["cell_type"] != "not_applicable":
@@ -266,9 +292,9 @@ def _patient_row(patient, enrolment, baseline, tumour, treatment_status, specime
     # --- line-1 response evaluations seen by the cut-off, after the origin
     evals = []
     if line1 is not None and origin is not None:
-        evals = sorted((ev for ev in evaluations.get(line1["id"], [])
-                        if ev["eval_date"] is not None and origin < ev["eval_date"] <= cutoff),
-                       key=lambda ev: ev["eval_date"])
+        evals = [ev for ev in evaluations.get(line1["id"], ())
+                 if ev["eval_date"] is not None and origin < ev["eval_date"] <= cutoff]
+        evals.sort(key=_EVAL_DATE)
     evaluable = [ev for ev in evals if ev["overall_response"] in RESPONSE_RANK]
     clinical = None
     if line1 is not None and line1["clinical_progression"]:
@@ -294,8 +320,11 @@ def _patient_row(patient, enrolment, baseline, tumour, treatment_status, specime
     if not row["p4"]:
         row.update(orr=None, dcr=None, immediate_progression_evaluable=None)
     row["imputed_dates"] = ",".join(dates.imputed)
-    row["date_imputed"] = bool(set(dates.imputed) & ENDPOINT_DATES)
+    row["date_imputed"] = not ENDPOINT_DATES.isdisjoint(dates.imputed)
     return row
+
+
+_EVAL_DATE = itemgetter("eval_date")
 
 
 def _classification_category(classification: Mapping[str, Any] | None) -> str:
