@@ -69,6 +69,8 @@ if PRODUCTION and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    # first: its createsuperuser/changepassword wrap Django's in an audit context (earlier apps' commands win)
+    "registry.audit",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -90,7 +92,6 @@ INSTALLED_APPS = [
     "django_htmx",
     "registry.core",
     "registry.sites",
-    "registry.audit",
     "registry.patients",
     "registry.crfs",
     "registry.pathology",

@@ -12,6 +12,8 @@ from django.contrib.auth.models import User
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
+    # the hash is never copied into the trail, but that a password was set (by whom, when) is a security event
+    pghistory.UpdateEvent("password_change", condition=pghistory.AnyChange("password")),
     pghistory.DeleteEvent(),
     exclude=["password", "last_login"],
     model_name="UserEvent",

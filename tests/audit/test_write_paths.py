@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
+from registry.audit.models import TrackedUser
 from registry.audit.tracking import audit_context
 from registry.crfs import services
 from registry.crfs.catalogue import family_of
@@ -181,3 +182,19 @@ def test_every_audit_event_table_refuses_update_and_delete():
                        "WHERE t.tgname LIKE 'pgtrigger_append_only%%' AND NOT t.tgisinternal")
         guarded = {row[0] for row in cursor.fetchall()}
     assert tables and [t for t in tables if t not in guarded] == []
+
+
+def test_djangos_user_commands_write_under_the_command_name(monkeypatch):
+    call_command("createsuperuser", username="ops", email="ops@example.org", interactive=False,
+                 stdout=open("/dev/null", "w"))  # noqa: SIM115
+    user = TrackedUser.objects.get(username="ops")
+    meta = events_for(user, "insert").get().pgh_context.metadata
+    assert meta["command"] == "createsuperuser"
+
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a long new password 4 ops")
+    call_command("changepassword", "ops", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    user.refresh_from_db()
+    assert user.check_password("a long new password 4 ops")
+    event = events_for(user, "password_change").get()
+    assert (event.pgh_context.metadata["command"], event.pgh_context.metadata["username"]) == ("changepassword", "ops")
+    assert not hasattr(event, "password")  # that it changed is recorded, never the hash
