@@ -159,7 +159,12 @@ def scenarios() -> list[tuple[str, Callable[[], object], bool]]:
     return [
         ("pathology queue page (pathologist)", _get(patho, "/pathology/"), False),
         ("pathology claim-next (service)", lambda: case_claim_next(user=patho), False),
+        ("pathology queue page, ready only (pathologist)", _get(patho, "/pathology/?status=ready"), False),
+        ("pathology queue page 500 (pathologist)", _get(patho, "/pathology/?page=500"), False),
         ("pathology material page (data manager)", _get(dm, "/pathology/material/"), False),
+        ("pathology material page (site coordinator)", _get(coord, "/pathology/material/"), False),
+        ("pathology material page, deep pages (data manager)",
+         _get(dm, "/pathology/material/?out_page=100&recv_page=3&ret_page=1000"), False),
         ("data-query list (data manager)", _get(dm, "/queries/"), False),
         ("data-query list, open only (monitor)", _get(monitor, "/queries/?status=open"), False),
         ("query worklist (site coordinator)", _get(coord, "/queries/worklist/"), False),

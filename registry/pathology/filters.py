@@ -13,7 +13,9 @@ from registry.pathology.selectors import overdue_days
 
 
 class CaseFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=CaseStatus.choices)
+    # A column of the case itself: no to-many join, so no DISTINCT (django-filter's default), which made
+    # PostgreSQL sort every matching row, all columns wide, for the page and again for its count.
+    status = django_filters.MultipleChoiceFilter(choices=CaseStatus.choices, distinct=False)
     site = django_filters.CharFilter(field_name="patient__site__code", lookup_expr="iexact", label="Site code")
     priority = django_filters.TypedChoiceFilter(choices=Priority.choices, coerce=int)
     assigned = django_filters.ChoiceFilter(

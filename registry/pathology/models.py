@@ -128,6 +128,14 @@ class Shipment(TimeStampedModel):
 
     class Meta:
         ordering = ["-shipped_on", "-pk"]
+        indexes = [
+            # The material page's two central lists, a page at a time in their order (bench/plans.py).
+            models.Index(fields=["shipped_on", "id"], condition=Q(received_on__isnull=True),
+                         name="shipment_to_receive_order"),
+            models.Index(fields=["blocks_return_due", "id"],
+                         condition=Q(received_on__isnull=False, blocks_returned_on__isnull=True),
+                         name="shipment_blocks_out_order"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(received_on__isnull=True) | Q(received_on__gte=models.F("shipped_on")),
                                    name="shipment_received_after_shipped"),
@@ -194,6 +202,9 @@ class ReviewCase(TimeStampedModel):
             models.Index(fields=["-priority", "material_received_at", "opened_at", "id"],
                          condition=Q(status__in=[CaseStatus.READY, CaseStatus.SECOND_REVIEW]),
                          name="reviewcase_claim_order"),
+            # The material page's outstanding cases (open cases, oldest first), a page at a time.
+            models.Index(fields=["opened_at", "id"], condition=Q(status__in=OPEN_STATUSES),
+                         name="reviewcase_open_order"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -15,8 +15,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from registry.core.errors import NotFound
 from registry.crfs.models import Baseline, LocalPathology, TumourStaging
@@ -86,6 +88,55 @@ class QueueRow:
     age_days: int
     overdue: bool
     assigned_to_me: bool
+
+
+#: How many pages past the one asked for a list's count reads ("Page 1 of 11+"): the count of a 100,000-row list
+#: then costs a few hundred index entries, not a scan of the list and every table its scoping joins.
+COUNT_LOOKAHEAD_PAGES = 10
+#: Page numbers beyond this are treated as this (the count's LIMIT stays a sane integer).
+_MAX_PAGE = 1_000_000
+
+
+class BoundedPaginator(Paginator):
+    """A Django Paginator whose count stops at `limit` + 1 rows; `more` says the list goes on past them."""
+
+    def __init__(self, object_list, per_page, *, limit: int):
+        super().__init__(object_list, per_page)
+        self.limit = limit
+
+    @cached_property
+    def count(self) -> int:
+        # SELECT COUNT(*) FROM (SELECT id … ORDER BY … LIMIT n): the ordered index scan stops after n rows.
+        return self.object_list.values("pk")[: self.limit + 1].count()
+
+    @property
+    def more(self) -> bool:
+        return self.count > self.limit
+
+
+def page_of(rows: QuerySet, number, per_page: int) -> Page:
+    """One page of an ordered queryset, in two bounded statements whatever the size of the list.
+
+    The count reads at most COUNT_LOOKAHEAD_PAGES pages past the one asked for (`BoundedPaginator`), without
+    annotations or select_related joins. The rows are fetched by primary key from the page's window of the
+    ordered scan (a narrow read of the keys, the order's index where there is one), so the joins, wide columns
+    and per-row subqueries (`my_read`) run for the page's rows only: selecting them over the whole ordered scan
+    made PostgreSQL hash every read the user ever submitted, and sort every matching row at full width (on
+    disk) for a deep page.
+    """
+    try:
+        wanted = min(max(int(number), 1), _MAX_PAGE)
+    except (TypeError, ValueError):
+        wanted = 1
+    paginator = BoundedPaginator(rows, per_page, limit=(wanted + COUNT_LOOKAHEAD_PAGES) * per_page)
+    page = paginator.get_page(number)
+    page.object_list = list(rows.filter(pk__in=page.object_list.values("pk")))
+    return page
+
+
+def queue_page(cases: QuerySet[ReviewCase], number, per_page: int) -> Page:
+    """One page of the queue: `cases` is `case_list_for_user`, filtered and ordered (see `page_of`)."""
+    return page_of(cases, number, per_page)
 
 
 def queue_rows(cases: Iterable[ReviewCase], user, now: datetime | None = None) -> list[QueueRow]:
@@ -261,11 +312,16 @@ class Outstanding:
     blocks_out: list[Shipment]
 
 
+#: A shipment's items. Ordered by material only: the model's default order goes through the shipment's date, which
+#: joins every shipment of the registry to the prefetch (the order within one shipment is the same).
+_ITEMS = Prefetch("items", queryset=ShipmentItem.objects.order_by("material"))
+
+
 def shipment_list_for_user(user) -> QuerySet[Shipment]:
     """Shipments of the sites the user works at (site staff) or of every site (central team)."""
     return (scope_queryset(Shipment.objects.all(), user, site_field="specimen__patient__site",
                            roles=SITE_READERS | QUEUE_ROLES)
-            .select_related("specimen__patient__site").prefetch_related("items"))
+            .select_related("specimen__patient__site").prefetch_related(_ITEMS))
 
 
 def shipment_get_for_user(user, pk) -> Shipment:
@@ -275,14 +331,21 @@ def shipment_get_for_user(user, pk) -> Shipment:
         raise NotFound("Shipment not found.") from None
 
 
-def outstanding_for_user(user) -> list[Outstanding]:
-    """Open cases of the user's sites with what material is still missing, in transit, or blocks not back."""
-    cases = list(scope_queryset(ReviewCase.objects.filter(status__in=OPEN_STATUSES), user,
-                                site_field="patient__site", roles=SITE_READERS)
-                 .select_related("patient__site", "specimen").order_by("opened_at", "pk"))
+def outstanding_cases_for_user(user) -> QuerySet[ReviewCase]:
+    """Open cases of the user's sites (site staff), oldest first: what the material page lists, a page at a
+    time (`outstanding_rows`)."""
+    return (scope_queryset(ReviewCase.objects.filter(status__in=OPEN_STATUSES), user, site_field="patient__site",
+                           roles=SITE_READERS)
+            .select_related("patient__site", "specimen").order_by("opened_at", "pk"))
+
+
+def outstanding_rows(cases: Iterable[ReviewCase]) -> list[Outstanding]:
+    """What material is still missing, in transit, or blocks not back, for these cases (two queries: their
+    shipments and the shipments' items)."""
+    cases = list(cases)
     shipments: dict[int, list[Shipment]] = {}
     for s in (Shipment.objects.filter(specimen_id__in=[c.specimen_id for c in cases])
-              .prefetch_related("items").order_by("shipped_on", "pk")):
+              .prefetch_related(_ITEMS).order_by("shipped_on", "pk")):
         shipments.setdefault(s.specimen_id, []).append(s)
     rows = []
     for case in cases:
@@ -295,6 +358,25 @@ def outstanding_for_user(user) -> list[Outstanding]:
             blocks_out=[s for s in sent if s.received_on and s.blocks_returned_on is None
                         and any(i.material == Material.BLOCK for i in s.items.all())]))
     return rows
+
+
+def outstanding_for_user(user) -> list[Outstanding]:
+    """Open cases of the user's sites with what material is still missing, in transit, or blocks not back
+    (every one: the API's list; the material page pages `outstanding_cases_for_user` instead)."""
+    return outstanding_rows(outstanding_cases_for_user(user))
+
+
+def shipments_to_receive(user) -> QuerySet[Shipment]:
+    """Parcels sent to central review and not yet received, oldest first."""
+    return shipment_list_for_user(user).filter(received_on__isnull=True).order_by("shipped_on", "pk")
+
+
+def shipments_with_blocks_out(user) -> QuerySet[Shipment]:
+    """Received shipments whose blocks central review still holds, the soonest due back first."""
+    return (shipment_list_for_user(user)
+            .filter(received_on__isnull=False, blocks_returned_on__isnull=True)
+            .filter(Exists(ShipmentItem.objects.filter(shipment=OuterRef("pk"), material=Material.BLOCK)))
+            .order_by("blocks_return_due", "pk"))
 
 
 def notification_list_for_user(user) -> QuerySet[Notification]:

@@ -39,6 +39,8 @@ from registry.pathology.models import CaseStatus, Shipment
 from registry.sites.scoping import has_role, roles_of
 
 QUEUE_PAGE_SIZE = 50
+#: Rows per page of each list of the material page (outstanding, to receive, blocks to return).
+MATERIAL_PAGE_SIZE = 50
 
 
 def page(view):
@@ -76,7 +78,7 @@ def queue(request):
     cases = selectors.case_list_for_user(request.user).order_by("-priority", "material_received_at", "opened_at",
                                                                 "pk")
     filters = CaseFilter(request.GET or None, queryset=cases, request=request)
-    listing = Paginator(filters.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    listing = selectors.queue_page(filters.qs, request.GET.get("page"), QUEUE_PAGE_SIZE)
     roles = roles_of(request.user)
     query = request.GET.copy()
     query.pop("page", None)
@@ -234,13 +236,16 @@ def material(request):
     context = {"is_site": is_site, "is_central": is_central, "today": today,
                "can_send": bool(roles & set(SITE_SENDERS)) or user.is_superuser}
     if is_site:
-        context["outstanding"] = selectors.outstanding_for_user(user)
+        outstanding = selectors.page_of(selectors.outstanding_cases_for_user(user), request.GET.get("out_page"),
+                                        MATERIAL_PAGE_SIZE)
+        context["outstanding_page"] = outstanding
+        context["outstanding"] = selectors.outstanding_rows(outstanding)
         context["shipment_form"] = ShipmentForm(initial={"shipped_on": today})
     if is_central:
-        shipments = selectors.shipment_list_for_user(user)
-        context["to_receive"] = list(shipments.filter(received_on__isnull=True).order_by("shipped_on", "pk"))
-        context["blocks_out"] = list(shipments.filter(received_on__isnull=False, blocks_returned_on__isnull=True,
-                                                      items__material="block").order_by("blocks_return_due", "pk"))
+        context["to_receive"] = selectors.page_of(selectors.shipments_to_receive(user), request.GET.get("recv_page"),
+                                                  MATERIAL_PAGE_SIZE)
+        context["blocks_out"] = selectors.page_of(selectors.shipments_with_blocks_out(user),
+                                                  request.GET.get("ret_page"), MATERIAL_PAGE_SIZE)
         context["receive_form"] = ReceiveForm(initial={"received_on": today})
         context["return_form"] = ReturnBlocksForm(initial={"returned_on": today})
     return render(request, "pathology/material.html", context)
