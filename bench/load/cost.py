@@ -1,7 +1,8 @@
 """CPU cost of each endpoint of the load scenario, one request at a time (no concurrency), in-process:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/registry DEBUG=false \\
-        .venv/bin/python bench/load/cost.py --patients 10000 [--database NAME] [--repeat 10]
+        .venv/bin/python bench/load/cost.py --patients 10000 [--database NAME] [--repeat 10] \\
+        [--only "PATCH"] [--profile 30]
 
 Why: on a machine shared with other work, locust's latencies mostly measure waiting for a CPU. CPU seconds per
 request do not depend much on what else runs, so they tell what two idle cores could serve: the Django side
@@ -12,6 +13,8 @@ from /proc: PostgreSQL must run on this machine). Uses the same database and pla
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -38,8 +41,12 @@ def _clients(plan):
             api(plan["pathologists"][0]["token"]), monitor_page)
 
 
-def measure(label, call, repeat, backend_pid, rows):
+def _measure(label, call, repeat, backend_pid, rows, only=None, profile=0):
+    if only and not any(word.lower() in label.lower() for word in only):
+        return
     call()  # warm-up (templates, caches)
+    if profile:
+        _profile(label, call, repeat, profile)
     app, db, wall = time.process_time(), cpu_seconds(backend_pid), time.perf_counter()
     for _ in range(repeat):
         response = call()
@@ -51,11 +58,30 @@ def measure(label, call, repeat, backend_pid, rows):
           f"{wall * 1000 / repeat:>8.0f}", flush=True)
 
 
+def _profile(label, call, repeat, top):
+    """Queries per request (one call), then the `top` functions by cumulative time over `repeat` calls."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        call()
+    print(f"{label}: {len(queries)} queries per request", flush=True)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeat):
+        call()
+    profiler.disable()
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(top)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--database")
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--only", action="append", help="measure only endpoints whose label contains this")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="also count the queries of one request and print the N costliest functions (cProfile)")
     args = parser.parse_args(argv)
     from django.conf import settings
     from django.db import connection
@@ -79,6 +105,10 @@ def main(argv=None) -> None:
     print(f"{'endpoint':<34} {'n':>4} {'app ms':>9} {'db ms':>8} {'wall ms':>8}   (CPU per request)")
     rows: list = []
     r = args.repeat
+
+    def measure(*a):
+        _measure(*a, only=args.only, profile=args.profile)
+
     measure("GET form (baseline)", lambda: staff.get(baseline), r, backend, rows)
     measure("GET + PATCH form (baseline)", save, r, backend, rows)
     measure("GET patients list", lambda: staff.get("/api/v1/patients/?page=2"), r, backend, rows)

@@ -8,24 +8,26 @@ and id) or join the case book as new rows, so a service can validate before it w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from registry.crfs.derive import PatientRecords, derive_form, derive_patient
 from registry.crfs.models import (
     Baseline,
     CaseReportForm,
+    Drug,
     Enrolment,
     FollowUp,
     LabResult,
     LocalPathology,
     OtherTreatment,
-    RegimenComponent,
     ResponseEvaluation,
     SystemicTreatmentStatus,
     TreatmentLine,
@@ -34,7 +36,8 @@ from registry.crfs.models import (
 from registry.crfs.validation import CaseBook
 from registry.sites.models import Site
 
-#: Queries `load_records` (and so `casebook_for_patient`) runs, whatever the patient's data.
+#: Queries `load_records` (and so `casebook_for_patient`) runs, whatever the patient's data (a `loaded` form
+#: and a `site` save one each).
 CASEBOOK_QUERIES = 12
 
 _SKIP = frozenset({"patient", "created_by", "updated_by", "submitted_by", "verified_by", "locked_by"})
@@ -44,27 +47,60 @@ _REPEATING = {LocalPathology: "specimens", LabResult: "labs", TreatmentLine: "li
               ResponseEvaluation: "evaluations", OtherTreatment: "other_treatments", FollowUp: "followups"}
 
 
-def load_records(patient) -> PatientRecords:
-    """Every form of the patient, plus the regimen components the derivations need."""
-    def of(model: type[CaseReportForm]) -> models.QuerySet:
-        return model.objects.filter(patient_id=patient.pk).order_by("pk")
+@functools.cache
+def _rows_sql(model: type[CaseReportForm]) -> str:
+    """The ORM's own SQL for "the patient's rows of `model`, oldest first" (one parameter: the patient id),
+    compiled once per model: a save loads nine tables this way, and compiling their wide SELECTs each time
+    cost more CPU than running them."""
+    sql, params = model.objects.filter(patient_id=0).order_by("pk").query.sql_with_params()
+    if params != (0,):  # only the patient id, passed again on each run
+        raise ValueError(f"unexpected query parameters {params!r}")
+    return sql
+
+
+@functools.cache
+def _regimen_drugs_sql() -> str:
+    """Every regimen component's drug with its `regimen_key`, by regimen then drug code (compiled once)."""
+    components = (Drug.objects.annotate(regimen_key=F("regimens__id")).filter(regimen_key__isnull=False)
+                  .order_by("regimen_key", "code"))
+    sql, params = components.query.sql_with_params()
+    if params:
+        raise ValueError(f"unexpected query parameters {params!r}")
+    return sql
+
+
+def load_records(patient, *, loaded: CaseReportForm | None = None, site: Site | None = None) -> PatientRecords:
+    """Every form of the patient, plus the regimen components the derivations need.
+
+    `loaded` is a one-per-patient form of the patient just read from the database (the service's locked row):
+    it stands in the records for its table's query; `site`, the patient's site read with the patient, likewise.
+    """
+    def of(model: type[CaseReportForm]) -> list[CaseReportForm]:
+        return list(model.objects.raw(_rows_sql(model), [patient.pk]))
+
+    def one(model: type[CaseReportForm]) -> CaseReportForm | None:
+        if type(loaded) is model and loaded.pk is not None and loaded.patient_id == patient.pk:
+            return loaded
+        rows = of(model)
+        return rows[0] if rows else None
 
     records = PatientRecords(patient=patient)
-    records.enrolment = of(Enrolment).first()
-    records.baseline = of(Baseline).first()
-    records.tumour = of(TumourStaging).first()
-    records.treatment_status = of(SystemicTreatmentStatus).first()
-    records.specimens = list(of(LocalPathology))
-    records.labs = list(of(LabResult))
-    records.lines = list(of(TreatmentLine).select_related("regimen", "backbone_regimen"))
-    records.evaluations = list(of(ResponseEvaluation))
-    records.other_treatments = list(of(OtherTreatment))
-    records.followups = list(of(FollowUp))
+    records.enrolment = one(Enrolment)
+    records.baseline = one(Baseline)
+    records.tumour = one(TumourStaging)
+    records.treatment_status = one(SystemicTreatmentStatus)
+    records.specimens = of(LocalPathology)
+    records.labs = of(LabResult)
+    records.lines = list(TreatmentLine.objects.filter(patient_id=patient.pk).order_by("pk")
+                         .select_related("regimen", "backbone_regimen"))
+    records.evaluations = of(ResponseEvaluation)
+    records.other_treatments = of(OtherTreatment)
+    records.followups = of(FollowUp)
     drugs: dict[int, list] = {}
-    for component in RegimenComponent.objects.select_related("drug").order_by("regimen_id", "drug__code"):
-        drugs.setdefault(component.regimen_id, []).append(component.drug)
+    for drug in Drug.objects.raw(_regimen_drugs_sql()):
+        drugs.setdefault(drug.regimen_key, []).append(drug)
     records.regimen_drugs = drugs
-    records.site = Site.objects.get(pk=patient.site_id)
+    records.site = site if site is not None and site.pk == patient.site_id else Site.objects.get(pk=patient.site_id)
     records.snapshot()
     return records
 

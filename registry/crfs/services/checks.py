@@ -3,6 +3,7 @@ store every finding as an EditCheckFinding for the data-queries feature."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -25,8 +26,9 @@ def _key(f: Finding) -> tuple:
     return (f.rule, f.form, f.field, f.row)
 
 
-def _field_names(model: type[CaseReportForm]) -> set[str]:
-    return {f.name for f in model._meta.concrete_fields} | {f.attname for f in model._meta.concrete_fields}
+@functools.cache
+def _field_names(model: type[CaseReportForm]) -> frozenset[str]:
+    return frozenset({f.name for f in model._meta.concrete_fields} | {f.attname for f in model._meta.concrete_fields})
 
 
 def findings_on(findings: Iterable[Finding], form: CaseReportForm) -> list[Finding]:
@@ -118,8 +120,9 @@ def findings_store_many(batch: list[PatientRecords], found: dict[int, list[Findi
     return [*fresh, *(e for key, e in existing.items() if key in wanted)]
 
 
-def refresh_patient(records: PatientRecords) -> list[Finding]:
-    """After a write: store cross-form derived values that changed, then re-run and store the findings."""
+def refresh_patient(records: PatientRecords, findings: list[Finding] | None = None) -> list[Finding]:
+    """After a write: store cross-form derived values that changed, then re-run and store the findings
+    (`findings`: those a caller just ran over these very records, reused instead of running them again)."""
     changed: dict[type, list[CaseReportForm]] = defaultdict(list)
     for form in derive_patient(records):
         changed[type(form)].append(form)
@@ -127,6 +130,7 @@ def refresh_patient(records: PatientRecords) -> list[Finding]:
         # Derived values are not user data: they change without a version bump (the audit trail still
         # records each change, under the context of the save that caused it).
         model.objects.bulk_update(forms, list(cross_form_fields(model)))
-    findings = findings_for(records)
+    if findings is None:
+        findings = findings_for(records)
     findings_store(records, findings)
     return findings

@@ -30,6 +30,7 @@ from registry.crfs.services.checks import (
 )
 from registry.crfs.services.data import apply_data
 from registry.crfs.signals import form_changed, form_submitted
+from registry.crfs.validation import Finding
 from registry.patients.models import Patient
 from registry.sites.models import Role
 from registry.sites.scoping import DATA_ENTRY, has_role
@@ -53,7 +54,8 @@ def _require_reason(reason: str | None, *, why: str) -> str:
 
 def _lock(form: CaseReportForm, expected_version: int | None) -> tuple[Patient, CaseReportForm]:
     """Lock the patient, then the form; refuse when the form changed since the client read it."""
-    patient = Patient.objects.select_for_update().get(pk=form.patient_id)
+    # Only the patient row is locked; its site comes along for the case book (`load_records`).
+    patient = Patient.objects.select_for_update(of=("self",)).select_related("site").get(pk=form.patient_id)
     current = type(form).objects.select_for_update().get(pk=form.pk)
     current.patient = patient
     if expected_version is not None and current.version != expected_version:
@@ -80,24 +82,34 @@ def _check_placement(form: CaseReportForm, fam: FormFamily, records: PatientReco
 
 
 def _write(form: CaseReportForm, records: PatientRecords, *, user, context: Mapping[str, Any],
-           update_fields: list[str] | None = None) -> CaseReportForm:
-    """Save the form under the audit context, then refresh derived values and findings."""
+           update_fields: list[str] | None = None, checked: PatientRecords | None = None,
+           findings: list[Finding] | None = None) -> CaseReportForm:
+    """Save the form under the audit context, then refresh derived values and findings (`checked` and
+    `findings`: the case book with the form in it and its findings, from `apply_checked_input` on a form that
+    already had its id; the edit checks do not read what saving changes — timestamps, completeness counts)."""
     form.updated_by = user
     with audit_context(user=user.pk, **context):
         form.save(update_fields=update_fields)
-        refresh_patient(with_overrides(records, [form]))
+        if checked is None:
+            refresh_patient(with_overrides(records, [form]))
+        else:
+            refresh_patient(checked, findings)
     return form
 
 
 def apply_checked_input(form: CaseReportForm, fam: FormFamily, records: PatientRecords, data: Mapping[str, Any],
-                *, creating: bool) -> None:
-    """Apply the input, derive, and refuse it if it brings a hard edit-check error."""
+                *, creating: bool) -> tuple[PatientRecords, list[Finding]]:
+    """Apply the input, derive, and refuse it if it brings a hard edit-check error; returns the case book with
+    the form in it and its findings."""
     before = findings_for(records)
     apply_data(form, data, creating=creating)
     _check_placement(form, fam, records)
     # Lab units are converted from what the user typed, so only when the measured values were written.
     derive_form(form, records, entered=creating or bool(_LAB_INPUT & set(data)))
-    block_introduced_errors(before, findings_for(with_overrides(records, [form])))
+    checked = with_overrides(records, [form])
+    after = findings_for(checked)
+    block_introduced_errors(before, after)
+    return checked, after
 
 
 def _one_per_patient_attr(fam: FormFamily) -> str:
@@ -111,8 +123,8 @@ def form_create(*, patient: Patient, family_code: str, data: Mapping[str, Any], 
     """Create a draft form of the family for the patient (a response evaluation names its `line`)."""
     fam = family(family_code)
     require_role(user, DATA_ENTRY, patient, "enter data")
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
-    records = load_records(patient)
+    patient = Patient.objects.select_for_update(of=("self",)).select_related("site").get(pk=patient.pk)
+    records = load_records(patient, site=patient.site)
     if not fam.repeating and getattr(records, _one_per_patient_attr(fam)) is not None:
         raise Conflict(f"The patient already has a {fam.label} form; update it instead.", rule="one_per_patient")
     form = fam.model(patient=patient, created_by=user)
@@ -138,14 +150,15 @@ def form_update(form: CaseReportForm, *, data: Mapping[str, Any], user, expected
         raise Conflict("This form is locked; a data manager must unlock it first.", rule="locked")
     if current.status in REASON_REQUIRED:
         reason = _require_reason(reason, why=f"to change a {current.get_status_display().lower()} form")
-    records = load_records(patient)
-    apply_checked_input(current, fam, records, data, creating=False)
+    records = load_records(patient, loaded=current, site=patient.site)
+    checked, findings = apply_checked_input(current, fam, records, data, creating=False)
     if current.status == FormStatus.VERIFIED:
         current.status, current.verified_by, current.verified_at = FormStatus.SUBMITTED, None, None
     current.version += 1
     transaction.on_commit(lambda: form_changed.send(sender=type(current), form=current, user=user, family=fam.code,
                                                     changed_fields=list(data)))
-    return _write(current, records, user=user, context={"reason": reason, "action": f"{fam.code}.update"})
+    return _write(current, records, user=user, context={"reason": reason, "action": f"{fam.code}.update"},
+                  checked=checked, findings=findings)
 
 
 @transaction.atomic
@@ -161,7 +174,7 @@ def form_submit(form: CaseReportForm, *, user, expected_version: int | None = No
         first = next(iter(missing))
         raise ValidationFailed(missing[first], field=first, rule="required",
                                errors={name: [message] for name, message in missing.items()})
-    records = load_records(patient)
+    records = load_records(patient, loaded=current, site=patient.site)
     raise_on_errors([f for f in findings_on(findings_for(records), current) if f.severity == "E"])
     current.status, current.submitted_by, current.submitted_at = FormStatus.SUBMITTED, user, timezone.now()
     current.version += 1
@@ -179,7 +192,8 @@ def form_verify(form: CaseReportForm, *, user, expected_version: int | None = No
         raise Conflict(f"Only a submitted form can be verified; this form is {current.status}.", rule="workflow")
     current.status, current.verified_by, current.verified_at = FormStatus.VERIFIED, user, timezone.now()
     current.version += 1
-    return _write(current, load_records(patient), user=user, context={"action": f"{fam.code}.verify"})
+    return _write(current, load_records(patient, loaded=current, site=patient.site), user=user,
+                  context={"action": f"{fam.code}.verify"})
 
 
 @transaction.atomic
@@ -193,7 +207,8 @@ def form_lock(form: CaseReportForm, *, user, expected_version: int | None = None
                        rule="workflow")
     current.status, current.locked_by, current.locked_at = FormStatus.LOCKED, user, timezone.now()
     current.version += 1
-    return _write(current, load_records(patient), user=user, context={"action": f"{fam.code}.lock"})
+    return _write(current, load_records(patient, loaded=current, site=patient.site), user=user,
+                  context={"action": f"{fam.code}.lock"})
 
 
 @transaction.atomic
@@ -209,7 +224,7 @@ def form_unlock(form: CaseReportForm, *, user, reason: str | None,
     current.status = FormStatus.VERIFIED if current.verified_at else FormStatus.SUBMITTED
     current.locked_by, current.locked_at = None, None
     current.version += 1
-    return _write(current, load_records(patient), user=user,
+    return _write(current, load_records(patient, loaded=current, site=patient.site), user=user,
                   context={"reason": reason, "action": f"{fam.code}.unlock"})
 
 

@@ -8,6 +8,7 @@ every column (workflow, derived) plus the form's open edit-check findings.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -60,7 +61,21 @@ class FindingIndex:
         return found
 
 
-class FormInput(serializers.ModelSerializer):
+class BuiltOnce:
+    """ModelSerializer builds its fields from the model on every instance; these serializers are generated per
+    family and never vary per request, so the fields are built once per class and each instance gets a copy
+    (the copy DRF makes of declared fields anyway)."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built
+        return copy.deepcopy(built)
+
+
+class FormInput(BuiltOnce, serializers.ModelSerializer):
     """Base of the generated input serializers: code lists accept null/"" to clear, unknown keys are refused
     (read-only keys of the output are ignored, so a GET body can be edited and sent back)."""
 
@@ -78,7 +93,7 @@ class FormInput(serializers.ModelSerializer):
         return values
 
 
-class FormOutput(serializers.ModelSerializer):
+class FormOutput(BuiltOnce, serializers.ModelSerializer):
     """Base of the generated output serializers (every column read-only, plus `findings`)."""
 
     serializer_choice_field = CodeOutputField

@@ -108,8 +108,10 @@ class FormView(GenericAPIView):
         return FindingIndex(selectors.finding_list_for_user(self.request.user, patient=self.patient))
 
     def render(self, form: CaseReportForm, code: int = status.HTTP_200_OK) -> Response:
-        """The form as stored now (re-read through the selector) with its findings and ETag."""
-        form = self.forms().get(pk=form.pk)
+        """The form a service just wrote, as stored now (re-read: the instance holds the input as given, e.g.
+        decimals not yet quantised), with its findings and ETag. This request reached the form through the
+        scoped selectors and the service checked the role, so the re-read is by primary key."""
+        form.refresh_from_db()
         data = self.output_class(form, context={"findings": self.findings()}).data
         return with_etag(Response(data, status=code), form.version)
 
