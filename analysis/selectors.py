@@ -141,8 +141,9 @@ class SnapshotReader:
                 "start_date", "start_date_precision", "n_cycles", "clinical_progression",
                 "clinical_progression_date", "clinical_progression_date_precision", "is_platinum_etoposide",
                 "contains_platinum_any", "is_temozolomide_based", "ecog_ps_at_start"),
-            "evaluations": ResponseEvaluation.objects.filter(
-                chunk(ResponseEvaluation), ok, line__intent="palliative").order_by(
+            # Every line's evaluations: the derivations only look up line 1's (a palliative line), and a join
+            # to the lines here made PostgreSQL scan every treatment line once per export chunk.
+            "evaluations": ResponseEvaluation.objects.filter(chunk(ResponseEvaluation), ok).order_by(
                 "patient_id", "eval_date", "pk").values("patient_id", "line_id", "eval_date", "overall_response"),
             "followups": FollowUp.objects.filter(chunk(FollowUp), ok).order_by(
                 "patient_id", "visit_date", "pk").values(

@@ -293,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     url = database_url(name)
     connection.close()
     args.out.mkdir(parents=True, exist_ok=True)
-    for old in args.out.glob("load_*.csv"):
-        old.unlink()
+    # every output of an earlier run goes, the access log included (gunicorn appends to it)
+    for old in [*args.out.glob("load_*.csv"), args.out / "access.log"]:
+        old.unlink(missing_ok=True)
     (args.out / "plan.json").write_text(json.dumps(plan))
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false",
            "DB_CONN_MAX_AGE": "60", "API_THROTTLE_USER": "1000000/min", "API_THROTTLE_ANON": "100000/min",
