@@ -145,11 +145,10 @@ class _Dates:
         self.imputed: list[str] = []
 
     def get(self, name: str, day: date | None, precision: str | None) -> date | None:
-        if day is None or (precision != "month" and precision != "year"):
-            return day
-        if name not in self.imputed:
+        value, was = impute(day, precision)
+        if was and name not in self.imputed:
             self.imputed.append(name)
-        return day.replace(day=15) if precision == "month" else day.replace(month=7, day=1)
+        return value
 
 
 def _by_patient(rows: Iterable[Mapping[str, Any]]) -> dict[int, list[Mapping[str, Any]]]:

@@ -134,11 +134,6 @@ def page_of(rows: QuerySet, number, per_page: int) -> Page:
     return page
 
 
-def queue_page(cases: QuerySet[ReviewCase], number, per_page: int) -> Page:
-    """One page of the queue: `cases` is `case_list_for_user`, filtered and ordered (see `page_of`)."""
-    return page_of(cases, number, per_page)
-
-
 def queue_rows(cases: Iterable[ReviewCase], user, now: datetime | None = None) -> list[QueueRow]:
     """Rows for the queue page (no queries: everything comes from the case queryset)."""
     now = now or timezone.now()

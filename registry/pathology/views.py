@@ -78,7 +78,7 @@ def queue(request):
     cases = selectors.case_list_for_user(request.user).order_by("-priority", "material_received_at", "opened_at",
                                                                 "pk")
     filters = CaseFilter(request.GET or None, queryset=cases, request=request)
-    listing = selectors.queue_page(filters.qs, request.GET.get("page"), QUEUE_PAGE_SIZE)
+    listing = selectors.page_of(filters.qs, request.GET.get("page"), QUEUE_PAGE_SIZE)
     roles = roles_of(request.user)
     query = request.GET.copy()
     query.pop("page", None)
