@@ -112,16 +112,15 @@ def current_inputs() -> dict[str, Any]:
     cutoff = effective_cutoff(config)
     definitions = [d.as_config() for d in AnalysisDefinition.objects.filter(enabled=True).order_by(
         "display_order", "code")]
-    rows = datasets.build_dataset(config, cutoff=cutoff)
+    columns = datasets.build_dataset_columns(config, cutoff=cutoff)
     timings["dataset"] = time.perf_counter() - started
     started = time.perf_counter()
-    columns = datasets.to_columns(rows)
     # The cut-off enters the fingerprint through the data it caps, not as "today": an unconfigured cut-off
     # must not force a recompute every midnight when no capped date moved.
     fp = datasets.fingerprint(columns, definitions=definitions, config=config, code_version=code_version())
     timings["fingerprint"] = time.perf_counter() - started
     return {"columns": columns, "definitions": definitions, "config": config, "cutoff": cutoff,
-            "fingerprint": fp, "n_patients": len(rows), "timings": timings, "stamp": stamp}
+            "fingerprint": fp, "n_patients": len(columns["patient_id"]), "timings": timings, "stamp": stamp}
 
 
 def _freeze(run: AnalysisRun, inputs: Mapping[str, Any]) -> None:

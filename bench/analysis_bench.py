@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 
 from analysis import compute  # noqa: E402
-from analysis.datasets import build_rows, fingerprint, to_columns  # noqa: E402
+from analysis.arrays import TableRows  # noqa: E402
+from analysis.datasets import RegistrySnapshot, build_rows, fingerprint, to_columns  # noqa: E402
 from analysis.definitions import PAPER_DEFINITIONS  # noqa: E402
 
 CUTOFF = date(2025, 6, 30)
@@ -49,7 +50,7 @@ SITE_GROUP = {"pancreas": "pancreatobiliary", "stomach": "oesophagus_stomach", "
               "rectum": "colorectal", "jejunum_ileum": "small_bowel", "unknown_primary_gi_pattern": "unknown"}
 
 
-def synthetic_snapshot(n: int, seed: int = 42) -> SimpleNamespace:
+def synthetic_snapshot(n: int, seed: int = 42) -> RegistrySnapshot:
     """Registry rows of n advanced, treated (mostly) HG-NEN patients with realistic censoring."""
     rng = np.random.default_rng(seed)
     nec = rng.random(n) < 0.785
@@ -74,7 +75,7 @@ def synthetic_snapshot(n: int, seed: int = 42) -> SimpleNamespace:
     untreated = rng.random(n) < 0.15
     snap = SimpleNamespace(patients=[], enrolments=[], baselines=[], tumours=[], specimens=[], labs=[], lines=[],
                            evaluations=[], followups=[], treatment_status=[], regimen_components=[],
-                           classifications={})
+                           classifications=[])
     drug_ids = {}
     for rid, (_, drugs) in REGIMENS.items():
         for d in drugs:
@@ -95,14 +96,13 @@ def synthetic_snapshot(n: int, seed: int = 42) -> SimpleNamespace:
                                "ecog_ps": int(ps[i])})
         snap.tumours.append({"patient_id": pid, "primary_site": SITES[site[i]], "primary_site_group":
                              SITE_GROUP[SITES[site[i]]], "disease_extent_at_diagnosis": "metastatic",
-                             "advanced_disease_date": diagnosis, "metastatic_sites": ["liver"],
+                             "advanced_disease_date": diagnosis, "liver_metastases": True,
                              "resection_of_primary": "none"})
         snap.specimens.append({"patient_id": pid, "is_diagnostic": True, "specimen_date": diagnosis,
                                "ki67_percent": float(ki67[i]), "cell_type": "large_cell" if nec[i] else "",
                                "local_diagnosis": "NEC_large_cell" if nec[i] else "NET_G3"})
-        snap.classifications[pid] = {"final_diagnosis": "NEC_large" if nec[i] else "NET_G3",
-                                     "final_ki67": float(ki67[i]), "ki67_is_central": True,
-                                     "group": "NEC" if nec[i] else "NET_G3"}
+        snap.classifications.append({"patient_id": pid, "final_diagnosis": "NEC_large" if nec[i] else "NET_G3",
+                                     "final_ki67": float(ki67[i]), "ki67_source": "central"})
         death = s0 + timedelta(days=int(os_t[i]))
         if not untreated[i]:
             line_id += 1
@@ -134,7 +134,11 @@ def synthetic_snapshot(n: int, seed: int = 42) -> SimpleNamespace:
             snap.followups.append({"patient_id": pid, "visit_date": seen, "vital_status": "alive",
                                    "date_last_known_alive": seen, "date_last_known_alive_precision": "day",
                                    "date_of_death": None, "date_of_death_precision": "day"})
-    return snap
+    # the rows as the selectors read them: tuples, with the column names
+    names = {"treatment_status": ("patient_id", "received_palliative_systemic")}  # no rows here
+    tables = {name: TableRows.from_dicts(names.get(name) or list(rows[0]), rows) for name, rows in vars(snap).items()
+              if name != "regimen_components"}
+    return RegistrySnapshot(regimen_components=snap.regimen_components, **tables)
 
 
 def timed(fn, *args, **kwargs):

@@ -104,7 +104,7 @@ def copy_floor() -> dict[str, float]:
     """COPY … TO STDOUT (csv) of the wide export's source queries over every patient; bytes are consumed."""
     from analysis.selectors import SnapshotReader
 
-    reader = SnapshotReader(minimum_status="draft", chunked=False)
+    reader = SnapshotReader(minimum_status="draft")
     total_bytes = rows = 0
     started = time.perf_counter()
     with connection.cursor() as cursor:

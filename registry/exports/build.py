@@ -19,6 +19,7 @@ from registry.exports.redcap.metadata import form_fields, metadata_row, record_i
 from registry.exports.tables import ExportSource
 from registry.exports.writers import codebook as cb
 from registry.exports.writers.bundle import sha256_file, write_bundle
+from registry.exports.writers.columns import ColumnBatches
 from registry.exports.writers.csv import write_csv
 from registry.exports.writers.odm import OdmForm, OdmStudy, OdmSubject, write_odm
 from registry.exports.writers.parquet import write_parquet
@@ -78,6 +79,18 @@ class BuildRequest:
 
 def _counted(rows, progress: Progress):
     """The rows, counted into `progress` in batches (a method call per row showed in the profile)."""
+    if isinstance(rows, ColumnBatches):
+        return ColumnBatches(lambda: _counted_batches(rows, progress))
+    return _counted_rows(rows, progress)
+
+
+def _counted_batches(rows: ColumnBatches, progress: Progress):
+    for batch in rows.batches():
+        yield batch
+        progress.add(len(batch[0]) if batch else 0)
+
+
+def _counted_rows(rows, progress: Progress):
     pending = 0
     for row in rows:
         yield row

@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from operator import itemgetter
 from typing import Any
 
 from django.db.models import DateField, OuterRef, QuerySet, Subquery, Value
@@ -20,7 +19,7 @@ from registry.crfs.models import Enrolment, Regimen
 from registry.exports import wide
 from registry.exports.deid import Deidentifier
 from registry.exports.variables import Variable, families, family_variables, patient_variables
-from registry.exports.writers.columns import Column, Table
+from registry.exports.writers.columns import Column, ColumnBatches, Table
 from registry.patients.models import Patient
 
 CHUNK_SIZE = 2000
@@ -193,36 +192,32 @@ class ExportSource:
 
         columns = wide.wide_columns(COLUMNS, date_mode=self.deid.dates)
         return Table("wide", "One row per patient (analysis-ready)", columns,
-                     _Lazy(lambda: self.wide_rows(config=config, cutoff=cutoff)),
+                     ColumnBatches(lambda: self.wide_batches(config=config, cutoff=cutoff)),
                      {"count": lambda: self.patients.count(), "cutoff": cutoff.isoformat(), "config": config})
 
-    def ordered_patient_ids_query(self) -> tuple[str, tuple[Any, ...]]:
-        """SQL and parameters of the ids of the patients in scope in site/sequence order (run by the wide
-        export's reader, possibly on its own connection)."""
-        sql, params = self.patients.order_by("site__code", "sequence_number").values_list(
-            "pk").query.sql_with_params()
-        return sql, tuple(params)
-
-    def wide_rows(self, *, config: dict[str, Any], cutoff: date) -> Iterator[list[Any]]:
-        """Dataset rows as output values: date columns de-identified, study id hashed if asked, '' → missing."""
+    def wide_batches(self, *, config: dict[str, Any], cutoff: date) -> Iterator[list[list[Any]]]:
+        """Dataset columns as output values, a chunk of patients at a time: date columns de-identified, study
+        id hashed if asked, '' → missing."""
         from analysis.datasets import COLUMNS
 
-        ids = self.ordered_patient_ids_query()
         kinds = {name: wide.WIDE_SPEC.get(name, ("", "string"))[1] for name in COLUMNS}
         names = [n for n in COLUMNS if not (kinds[n] == "date" and self.deid.dates == "remove")]
-        pick = itemgetter(*names)
-        dates = [i for i, n in enumerate(names) if kinds[n] == "date"]
-        study = names.index("study_id")
         deid = self.deid
-        for row, diagnosis in wide.wide_dicts(ids, config=config, cutoff=cutoff, minimum_status=self.minimum_status,
-                                              chunk_size=self.chunk_size):
-            study_id = row["study_id"]
-            out = [None if v.__class__ is str and not v else v for v in pick(row)]
-            for i in dates:
-                value = out[i]
-                out[i] = deid.date(date.fromisoformat(value) if isinstance(value, str) else value, study_id,
-                                   diagnosis)
-            out[study] = deid.record_id(study_id)
+        for columns, diagnosis in wide.wide_chunks(self.patients, config=config, cutoff=cutoff,
+                                                   minimum_status=self.minimum_status, chunk_size=self.chunk_size):
+            study_ids = columns["study_id"]
+            out = []
+            for name in names:
+                values = columns[name]
+                if kinds[name] == "date":
+                    days = [None if v is None else date.fromisoformat(v) for v in values]
+                    values = days if deid.dates == "keep" else [
+                        deid.date(d, s, dx) for d, s, dx in zip(days, study_ids, diagnosis, strict=True)]
+                elif name == "study_id" and deid.hash_record_id:
+                    values = [deid.record_id(s) for s in values]
+                elif "" in values:
+                    values = [None if v == "" else v for v in values]
+                out.append(values)
             yield out
 
 

@@ -1,11 +1,11 @@
 """The wide shape: one row per patient, analysis-ready, with the derived variables of the analysis dataset.
 
-The derivations are `analysis.datasets.build_rows` (pure, no Django: the one definition of OS, PFS, response,
-populations, …), fed chunk by chunk of patients (in the export's site/sequence order) from a snapshot read here,
-so memory is bounded by the chunk size, not the cohort. The reads are the analysis dataset's own
-(`analysis.selectors.SnapshotReader`: compiled once per export, run with the chunk's ids as one array
-parameter). tests/exports/test_wide.py pins that chunked reads give the same snapshot as one read of every
-patient and that the export holds the analysis dataset's rows.
+The derivations are `analysis.datasets.build_columns` (pure, no Django: the one definition of OS, PFS,
+response, populations, …), fed chunk by chunk of patients from a snapshot streamed here, so memory is bounded
+by the chunk size, not the cohort. The reads are the analysis dataset's own (`analysis.selectors.SnapshotReader`
+scoped to the export's patients: each table read once, in patient id order, from a server-side cursor), and
+the rows come in the analysis dataset's order. tests/exports/test_wide.py pins that the streamed chunks hold
+exactly the rows of one read of every patient and that the export holds the analysis dataset's rows.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from registry.exports.writers.columns import Column
 
@@ -104,35 +105,31 @@ def wide_columns(names: Iterable[str], *, date_mode: str) -> list[Column]:
     return out
 
 
-def snapshot_chunks(ids_query: tuple[str, tuple[Any, ...]], *, minimum_status: str, chunk_size: int
-                    ) -> Iterator[tuple[list[int], Any]]:
-    """(patient ids, RegistrySnapshot of them) chunk by chunk, on the current thread's connection; `ids_query`
-    is the SQL and parameters of the ordered patient ids in scope."""
+def snapshot_chunks(patients: QuerySet, *, minimum_status: str, chunk_size: int) -> Iterator[Any]:
+    """RegistrySnapshots of consecutive chunks of the patients in scope (patient id order), streamed from one
+    read of each table, on the current thread's connection (inside its transaction, or in one of its own)."""
     from analysis.selectors import SnapshotReader, regimen_component_rows
+    from registry.core.reads import consistent_read
 
-    components = regimen_component_rows()
-    reader = SnapshotReader(minimum_status=minimum_status)
-    with connection.cursor() as cursor:
-        cursor.execute(*ids_query)
-        ids = [pk for (pk,) in cursor.fetchall()]
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start:start + chunk_size]
-        yield chunk, reader.snapshot(chunk, components)
+    with consistent_read():
+        components = regimen_component_rows()
+        reader = SnapshotReader(minimum_status=minimum_status, patients=patients)
+        yield from reader.chunks(chunk_size, components)
 
 
 class ReadAhead:
     """Runs `snapshot_chunks` in a thread with its own connection, one REPEATABLE READ, READ ONLY transaction,
     up to `depth` chunks ahead of the consumer.
 
-    Why: the chunks' queries keep PostgreSQL busy about as long as deriving the rows keeps Python busy; read
-    ahead, the two overlap (psycopg releases the GIL while it waits) instead of adding up. And the whole export
-    reads one snapshot of the registry, so a patient saved while it runs is in it entirely or not at all.
+    Why: fetching the rows keeps PostgreSQL busy while deriving the columns keeps Python busy; read ahead, the
+    two overlap (psycopg releases the GIL while it waits) instead of adding up. And the whole export reads one
+    snapshot of the registry, so a patient saved while it runs is in it entirely or not at all.
     A caller inside a transaction (a data manager's request inside `atomic`, a test) reads inline instead: a
     second connection could not see that transaction's own writes.
     """
 
-    def __init__(self, ids_query, *, minimum_status: str, chunk_size: int, depth: int = 2) -> None:
-        self.args = (ids_query,)
+    def __init__(self, patients: QuerySet, *, minimum_status: str, chunk_size: int, depth: int = 2) -> None:
+        self.args = (patients,)
         self.kwargs = {"minimum_status": minimum_status, "chunk_size": chunk_size}
         self.items: queue.Queue = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
@@ -141,17 +138,16 @@ class ReadAhead:
     def _run(self) -> None:
         from django.db import connections
 
-        from registry.core.reads import consistent_read
-
+        chunks = snapshot_chunks(*self.args, **self.kwargs)
         try:
-            with consistent_read():
-                for item in snapshot_chunks(*self.args, **self.kwargs):
-                    if not self._put(("chunk", item)):
-                        return
+            for item in chunks:
+                if not self._put(("chunk", item)):
+                    return
             self._put(("done", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
             self._put(("error", exc))
         finally:
+            chunks.close()  # ends the read's transaction (and its cursors) before the connection closes
             connections.close_all()  # this thread's connections only (Django keeps them per thread)
 
     def _put(self, item) -> bool:
@@ -163,7 +159,7 @@ class ReadAhead:
                 continue
         return False
 
-    def __iter__(self) -> Iterator[tuple[list[int], Any]]:
+    def __iter__(self) -> Iterator[Any]:
         self.thread.start()
         try:
             while True:
@@ -178,19 +174,24 @@ class ReadAhead:
             self.thread.join()
 
 
-def wide_dicts(ids_query: tuple[str, tuple[Any, ...]], *, config: dict[str, Any], cutoff: date,
-               minimum_status: str, chunk_size: int = 2000) -> Iterator[tuple[dict[str, Any], date | None]]:
-    """(dataset row, date of diagnosis) per patient in the order of the ids query (consumed lazily)."""
-    from analysis.datasets import build_rows
+def wide_chunks(patients: QuerySet, *, config: dict[str, Any], cutoff: date, minimum_status: str,
+                chunk_size: int = 5000) -> Iterator[tuple[dict[str, list[Any]], list]]:
+    """(dataset columns, dates of diagnosis) of consecutive chunks of the patients in scope, in the analysis
+    dataset's order (patient id, i.e. registration order, as REDCap orders records)."""
+    from analysis.datasets import build_columns
 
     if connection.in_atomic_block:
-        chunks = snapshot_chunks(ids_query, minimum_status=minimum_status, chunk_size=chunk_size)
+        chunks: Iterable[Any] = snapshot_chunks(patients, minimum_status=minimum_status, chunk_size=chunk_size)
     else:
-        chunks = ReadAhead(ids_query, minimum_status=minimum_status, chunk_size=chunk_size)
-    for chunk, snap in chunks:
-        diagnosis = {e["patient_id"]: e["date_of_diagnosis"] or e["registration_date"] for e in snap.enrolments}
-        by_id = {row["patient_id"]: row for row in build_rows(snap, config, cutoff=cutoff)}
-        for pid in chunk:
-            row = by_id.get(pid)
-            if row is not None:
-                yield row, diagnosis.get(pid)
+        chunks = ReadAhead(patients, minimum_status=minimum_status, chunk_size=chunk_size)
+    for snap in chunks:
+        columns = build_columns(snap, config, cutoff=cutoff)
+        yield columns, _diagnosis_dates(snap, columns["patient_id"])
+
+
+def _diagnosis_dates(snap: Any, patient_ids: list[int]) -> list[date | None]:
+    """Per patient, the date of diagnosis else of registration (the origin of exported durations)."""
+    names = snap.enrolments.names
+    pid, dx, registered = (names.index(n) for n in ("patient_id", "date_of_diagnosis", "registration_date"))
+    by_patient = {row[pid]: row[dx] or row[registered] for row in snap.enrolments.rows}
+    return [by_patient.get(p) for p in patient_ids]

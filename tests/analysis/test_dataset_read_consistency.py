@@ -39,5 +39,5 @@ def test_inside_a_callers_transaction_the_reads_join_it_and_see_its_writes(site_
     assert connection.in_atomic_block
     with CaptureQueriesContext(connection) as ctx:
         snap = registry_snapshot()
-    assert [p["id"] for p in snap.patients] == [patient.pk]
+    assert [p["id"] for p in snap.patients.dicts()] == [patient.pk]
     assert not any("REPEATABLE READ" in q["sql"] for q in ctx.captured_queries)

@@ -110,8 +110,8 @@ def test_an_unchanged_tick_reads_no_registry_rows_and_a_change_builds_the_datase
         patients, few_definitions, coordinator_a, monkeypatch, django_assert_num_queries):
     first = execute_tick()
     built = []
-    build = datasets.build_dataset
-    monkeypatch.setattr(datasets, "build_dataset", lambda *a, **k: built.append(1) or build(*a, **k))
+    build = datasets.build_dataset_columns
+    monkeypatch.setattr(datasets, "build_dataset_columns", lambda *a, **k: built.append(1) or build(*a, **k))
     with django_assert_num_queries(6):  # savepoint, advisory lock, latest run, settings, source stamp, release
         assert services.analysis_tick() is None
     assert built == []

@@ -61,19 +61,22 @@ def test_csv_raw_and_labels_round_trip():
 
 
 def test_csv_writer_consumes_rows_lazily():
-    """Bounded memory: the writer pulls one row at a time; a generator that fails if run ahead proves it."""
+    """Bounded memory: the writer holds at most one batch of rows it has not written yet; a generator that fails
+    if the writer runs further ahead proves it."""
+    from registry.exports.writers import csv as csv_writer
+
     out = io.StringIO(newline="")
     pulled = []
 
     def rows():
         for i in range(10_000):
-            # Every earlier row must already be written when the next one is produced.
-            assert out.getvalue().count("\r\n") == i + 1, "writer materialised its input"
+            written = out.getvalue().count("\r\n") - 1
+            assert i - written <= csv_writer.BATCH, "writer materialised its input"
             pulled.append(i)
             yield [f"P{i}", "male", 1, Decimal("70"), date(2024, 1, 1), True, "", 0]
 
     assert write_csv(out, COLUMNS, rows()) == 10_000
-    assert len(pulled) == 10_000
+    assert len(pulled) == 10_000 and csv_writer.BATCH < 10_000
 
 
 def test_xlsx_round_trip_with_openpyxl(tmp_path):

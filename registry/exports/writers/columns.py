@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,22 @@ class Table:
     columns: list[Column]
     rows: Iterable[Sequence[Any]]
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+class ColumnBatches:
+    """Rows that are made a batch at a time, column by column (the wide table is derived that way). Iterating
+    gives rows like any table; writers that write columns (CSV) take `batches()` and skip turning columns into
+    rows and back. `factory()` returns an iterator of batches, each a list of equally long columns."""
+
+    def __init__(self, factory: Callable[[], Iterator[list[Sequence[Any]]]]) -> None:
+        self.factory = factory
+
+    def batches(self) -> Iterator[list[Sequence[Any]]]:
+        return self.factory()
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        for columns in self.factory():
+            yield from zip(*columns, strict=True)
 
 
 def label_of(column: Column, value: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from registry.exports.writers.columns import Column
+from registry.exports.writers.columns import Column, ColumnBatches
 
 ARROW_TYPES = {
     "string": pa.string(),
@@ -84,6 +84,17 @@ def write_parquet(path: str, columns: Sequence[Column], rows: Iterable[Sequence[
 
     with pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer:
         pending = 0
+        if isinstance(rows, ColumnBatches):  # columns already: extend the buffers a batch at a time
+            for batch in rows.batches():
+                for buf, values in zip(buffers, batch, strict=True):
+                    buf.extend(values)
+                pending += len(batch[0]) if batch else 0
+                if pending >= row_group_size:
+                    total += pending
+                    flush(writer)
+                    pending = 0
+            total += pending
+            rows = ()
         for row in rows:
             for buf, v in zip(buffers, row, strict=True):
                 buf.append(v)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-from registry.exports.writers.columns import Column
+from registry.exports.writers.columns import Column, ColumnBatches
 
 STATA_NAME_MAX = 32
 SPSS_NAME_MAX = 64
@@ -114,6 +114,14 @@ def _frame(columns: Sequence[Column], rows: Iterable[Sequence[Any]], names: list
             values.clear()
 
     count = 0
+    if isinstance(rows, ColumnBatches):  # columns already: packed a batch at a time
+        for batch in rows.batches():
+            for values, column in zip(pending, batch, strict=True):
+                values.extend(column)
+            count += len(batch[0]) if batch else 0
+            if len(pending[0]) >= PACK_ROWS:
+                pack()
+        rows = ()
     for row in rows:
         for values, value in zip(pending, row, strict=True):
             values.append(value)
@@ -122,7 +130,7 @@ def _frame(columns: Sequence[Column], rows: Iterable[Sequence[Any]], names: list
             pack()
         if on_row is not None:
             on_row()
-    if count % PACK_ROWS or not count:
+    if (pending and pending[0]) or not count:  # the rows not yet packed (or an empty table)
         pack()
     frame = {}
     value_labels: dict[str, dict[int, str]] = {}
