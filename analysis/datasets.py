@@ -296,7 +296,8 @@ class _Derivation:
         c, out = self.t["classifications"], self.out
         row = self.one("classifications")
         final_diagnosis = arrays.take(c.obj("final_diagnosis"), row)
-        group = np.array([analysis_group(d) for d in final_diagnosis.tolist()], dtype=object)
+        groups = {d: analysis_group(d) for d in set(final_diagnosis.tolist())}
+        group = np.array([groups[d] for d in final_diagnosis.tolist()], dtype=object)
         categories = {"MiNEN": "MiNEN", "not_reviewable": "not_reviewable"}
         out["final_diagnosis"] = final_diagnosis.tolist()
         out["group"] = group.tolist()
@@ -333,8 +334,10 @@ class _Derivation:
         baseline_ps = arrays.take(b.obj("ecog_ps"), baseline).tolist()
         ps = [None if not has else (lp if lp is not None else bp)
               for has, lp, bp in zip(has_baseline.tolist(), line_ps, baseline_ps, strict=True)]
-        out.update(age_years=ages, age_group=[age_group(a) for a in ages], sex=sex,
-                   male=[None if not s else int(s == "male") for s in sex], ps=ps, ps_group=[ps_group(v) for v in ps])
+        ps_groups = {v: ps_group(v) for v in set(ps)}
+        out.update(age_years=ages, age_group=[None if a is None else age_group(a) for a in ages], sex=sex,
+                   male=[None if not s else int(s == "male") for s in sex], ps=ps,
+                   ps_group=[ps_groups[v] for v in ps])
 
     def ki67(self, group, final_ki67: np.ndarray, central: np.ndarray) -> tuple[list, list]:
         """Central (final classification) when reviewed, else local: the last diagnostic specimen's count, else

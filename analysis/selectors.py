@@ -9,6 +9,8 @@ Nothing here writes to the registry. The second half holds the reads of the anal
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,7 +86,7 @@ class SnapshotReader:
     """
 
     #: Rows fetched from each server-side cursor per round trip.
-    BATCH = 20000
+    BATCH = 10000
 
     def __init__(self, *, minimum_status: str, patients: QuerySet | None = None) -> None:
         from registry.pathology.models import FinalClassification
@@ -143,64 +145,89 @@ class SnapshotReader:
             # `selected`: the values() names in SELECT order, annotations included
             self.reads.append(_Read(attr, sql, tuple(params), tuple(qs.query.selected)))
 
-    def chunks(self, chunk_size: int | None, regimen_components: list[dict[str, Any]]
+    def chunks(self, chunk_size: int | None, regimen_components: list[dict[str, Any]], *, conn: Any = None
                ) -> Iterator[RegistrySnapshot]:
         """RegistrySnapshots of `chunk_size` consecutive patients (all of them when None), in patient order.
-        Runs inside the caller's transaction (`registry.core.reads.consistent_read`): server-side cursors
-        live as long as one."""
+
+        Reads on Django's connection inside the caller's transaction (`registry.core.reads.consistent_read`),
+        or on `conn`, a private psycopg connection already in its own read transaction
+        (`registry.core.reads.private_consistent_read`): there the fetches are pipelined, so PostgreSQL
+        produces the next rows while Python derives the last ones."""
         from django.db import connection
 
-        if not connection.in_atomic_block:
-            raise RuntimeError("SnapshotReader.chunks() reads inside a transaction (consistent_read())")
+        if conn is None:
+            if not connection.in_atomic_block:
+                raise RuntimeError("SnapshotReader.chunks() reads inside a transaction (consistent_read())")
+            connection.ensure_connection()
         if chunk_size is None:
-            with connection.cursor() as cursor:
+            with (conn or connection).cursor() as cursor:
                 snap = RegistrySnapshot(regimen_components=regimen_components)
                 for read in self.reads:
                     cursor.execute(read.sql, read.params)
                     setattr(snap, read.attr, TableRows(read.names, cursor.fetchall()))
             yield snap
             return
-        yield from self._streamed_chunks(chunk_size, regimen_components)
+        yield from self._streamed_chunks(chunk_size, regimen_components, conn or connection.connection,
+                                         pipelined=conn is not None)
 
-    def _streamed_chunks(self, chunk_size: int, regimen_components) -> Iterator[RegistrySnapshot]:
-        from django.db import connection
+    def _streamed_chunks(self, chunk_size: int, regimen_components, raw, *, pipelined: bool
+                         ) -> Iterator[RegistrySnapshot]:
+        import psycopg
 
-        connection.ensure_connection()
-        streams = []
+        prefix = f"snapshot_{next(_CURSOR_NUMBERS)}"
+        declare = psycopg.ClientCursor(raw)  # Django's SQL takes its parameters client-side, as Django binds them
         for read in self.reads:
-            cursor = connection.connection.cursor(name=f"snapshot_{read.attr}")
-            cursor.execute(read.sql, read.params)
-            streams.append((read, _PatientRuns(cursor, read.names.index("patient_id" if read.attr != "patients"
-                                                                            else "id"), self.BATCH)))
-        patients_read, patients = streams[0]
+            declare.execute(f"DECLARE {prefix}_{read.attr} NO SCROLL CURSOR FOR {read.sql}", read.params)
+        pipeline = raw.pipeline() if pipelined else contextlib.nullcontext()
         try:
-            while True:
-                rows = patients.fetch(chunk_size)
-                if not rows:
-                    return
-                last = rows[-1][0]
-                snap = RegistrySnapshot(regimen_components=regimen_components)
-                snap.patients = TableRows(patients_read.names, rows)
-                for read, stream in streams[1:]:
-                    setattr(snap, read.attr, TableRows(read.names, stream.take_through(last)))
-                yield snap
+            with pipeline:
+                streams = [(read, _PatientRuns(raw.cursor(), f"{prefix}_{read.attr}",
+                                               read.names.index("id" if read.attr == "patients" else "patient_id"),
+                                               self.BATCH)) for read in self.reads]
+                patients_read, patients = streams[0]
+                while rows := patients.fetch(chunk_size):
+                    last = rows[-1][0]
+                    snap = RegistrySnapshot(regimen_components=regimen_components)
+                    snap.patients = TableRows(patients_read.names, rows)
+                    for read, stream in streams[1:]:
+                        setattr(snap, read.attr, TableRows(read.names, stream.take_through(last)))
+                    yield snap
         finally:
-            for _, stream in streams:
-                stream.cursor.close()
+            # a private connection's cursors end with its transaction; in a caller's, close them (unless an
+            # error has already aborted it: then they go with it)
+            if not pipelined and raw.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+                declare.execute("; ".join(f"CLOSE {prefix}_{read.attr}" for read in self.reads))
+
+
+#: Cursor names unique within a connection (two reads may share a caller's transaction).
+_CURSOR_NUMBERS = itertools.count()
 
 
 class _PatientRuns:
-    """A server-side cursor over rows sorted in patient order, taken a run of patients at a time."""
+    """A server-side cursor over rows sorted by patient id, taken a run of patients at a time. One FETCH is
+    always in flight: in pipeline mode PostgreSQL works on it while the caller works on what came before."""
 
-    def __init__(self, cursor, patient_column: int, batch: int) -> None:
-        self.cursor, self.column, self.batch = cursor, patient_column, batch
+    def __init__(self, cursor, name: str, patient_column: int, batch: int) -> None:
+        self.cursor, self.name, self.key, self.batch = cursor, name, itemgetter(patient_column), batch
         self.buffer: list[tuple] = []
         self.at = 0
+        self.pending = self.done = False
+        self.size = max(batch // 8, 1)  # small first: the first chunk waits on every table's first fetch
+        self._ask()
+
+    def _ask(self) -> None:
+        if not self.done:
+            self.cursor.execute(f"FETCH FORWARD {self.size} FROM {self.name}")
+            self.pending = True
 
     def _fill(self) -> bool:
-        if self.at >= len(self.buffer):
-            self.buffer, self.at = self.cursor.fetchmany(self.batch), 0
-        return bool(self.buffer)
+        """Whether rows are buffered, taking the fetch in flight (and asking for the next) when none are."""
+        if self.at >= len(self.buffer) and self.pending:
+            self.buffer, self.at, self.pending = self.cursor.fetchall(), 0, False
+            self.done = len(self.buffer) < self.size
+            self.size = min(2 * self.size, self.batch)
+            self._ask()
+        return self.at < len(self.buffer)
 
     def fetch(self, count: int) -> list[tuple]:
         """The next `count` rows (fewer at the end)."""
@@ -215,9 +242,8 @@ class _PatientRuns:
         """The rows of the patients up to `last_patient` (rows come sorted by patient id, so these are the next
         ones: a binary search per fetched batch finds where they end)."""
         out: list[tuple] = []
-        key = itemgetter(self.column)
         while self._fill():
-            end = bisect_right(self.buffer, last_patient, lo=self.at, key=key)
+            end = bisect_right(self.buffer, last_patient, lo=self.at, key=self.key)
             out += self.buffer[self.at:end]
             self.at = end
             if end < len(self.buffer):

@@ -8,8 +8,8 @@ built here when missing, never rebuilt under another process that is still filli
 through the real service (ExportJob → export_job_build, wide shape, every site) in a fresh child process, so
 each peak RSS is that export's alone; the child samples its RSS every 10 ms with psutil. The floor is a
 PostgreSQL `COPY (…) TO STDOUT` of the same source rows: the wide export's own snapshot queries
-(`analysis.selectors.SnapshotReader`, run chunk by chunk by the export) over every patient at once, consumed by
-this process.
+(`analysis.selectors.SnapshotReader`; the export runs them scoped to its patients, through server-side
+cursors) over every patient at once, unscoped, consumed by this process.
 DESIGN.md §6 budget: wide CSV of 100,000 patients with peak RSS < 300 MB, within 3× that COPY.
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,19 +46,27 @@ def file_name(project: str, fmt: str, when: datetime, *, zipped: bool = False) -
 
 @dataclass
 class Progress:
-    """Counts rows as writers consume them; `report` is called at most every `every` rows."""
+    """Counts rows as writers consume them; `report` is called at most every `every` rows and at most once
+    every `min_seconds` (each report is a committed write to the job row: 50 of them took 0.7 s of a 4 s
+    export of 100,000 patients)."""
 
     total: int
     report: Callable[[int, int], None] | None = None
     every: int = 2000
     written: int = 0
+    min_seconds: float = 0.5
+    _last: float = field(default=float("-inf"), repr=False)
 
     def row(self, *_: Any) -> None:
         self.add(1)
 
     def add(self, rows: int) -> None:
         before, self.written = self.written, self.written + rows
-        if self.report is not None and before // self.every != self.written // self.every:
+        if self.report is None or before // self.every == self.written // self.every:
+            return
+        now = time.monotonic()
+        if now - self._last >= self.min_seconds:
+            self._last = now
             self.report(self.written, self.total)
 
 

@@ -10,8 +10,6 @@ exactly the rows of one read of every patient and that the export holds the anal
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
@@ -107,71 +105,26 @@ def wide_columns(names: Iterable[str], *, date_mode: str) -> list[Column]:
 
 def snapshot_chunks(patients: QuerySet, *, minimum_status: str, chunk_size: int) -> Iterator[Any]:
     """RegistrySnapshots of consecutive chunks of the patients in scope (patient id order), streamed from one
-    read of each table, on the current thread's connection (inside its transaction, or in one of its own)."""
-    from analysis.selectors import SnapshotReader, regimen_component_rows
-    from registry.core.reads import consistent_read
+    read of each table in one REPEATABLE READ snapshot, so a patient saved while the export runs is in it
+    entirely or not at all.
 
-    with consistent_read():
-        components = regimen_component_rows()
-        reader = SnapshotReader(minimum_status=minimum_status, patients=patients)
-        yield from reader.chunks(chunk_size, components)
-
-
-class ReadAhead:
-    """Runs `snapshot_chunks` in a thread with its own connection, one REPEATABLE READ, READ ONLY transaction,
-    up to `depth` chunks ahead of the consumer.
-
-    Why: fetching the rows keeps PostgreSQL busy while deriving the columns keeps Python busy; read ahead, the
-    two overlap (psycopg releases the GIL while it waits) instead of adding up. And the whole export reads one
-    snapshot of the registry, so a patient saved while it runs is in it entirely or not at all.
-    A caller inside a transaction (a data manager's request inside `atomic`, a test) reads inline instead: a
-    second connection could not see that transaction's own writes.
+    Outside a transaction the read has a connection of its own, with its fetches pipelined: PostgreSQL
+    produces the next rows while Python derives and writes the last ones, on one thread (a reader thread
+    did the same, but lost about a second of 100,000 patients' export handing the GIL to and fro). Inside a
+    caller's transaction (a test, a request in `atomic`) it reads on that transaction, which alone can see
+    its own writes.
     """
+    from analysis.selectors import SnapshotReader, regimen_component_rows
+    from registry.core.reads import consistent_read, private_consistent_read
 
-    def __init__(self, patients: QuerySet, *, minimum_status: str, chunk_size: int, depth: int = 2) -> None:
-        self.args = (patients,)
-        self.kwargs = {"minimum_status": minimum_status, "chunk_size": chunk_size}
-        self.items: queue.Queue = queue.Queue(maxsize=depth)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="export-read-ahead", daemon=True)
-
-    def _run(self) -> None:
-        from django.db import connections
-
-        chunks = snapshot_chunks(*self.args, **self.kwargs)
-        try:
-            for item in chunks:
-                if not self._put(("chunk", item)):
-                    return
-            self._put(("done", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            self._put(("error", exc))
-        finally:
-            chunks.close()  # ends the read's transaction (and its cursors) before the connection closes
-            connections.close_all()  # this thread's connections only (Django keeps them per thread)
-
-    def _put(self, item) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.items.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> Iterator[Any]:
-        self.thread.start()
-        try:
-            while True:
-                kind, value = self.items.get()
-                if kind == "done":
-                    return
-                if kind == "error":
-                    raise value
-                yield value
-        finally:
-            self.stop.set()
-            self.thread.join()
+    reader = SnapshotReader(minimum_status=minimum_status, patients=patients)
+    if connection.in_atomic_block:
+        with consistent_read():
+            yield from reader.chunks(chunk_size, regimen_component_rows())
+        return
+    components = regimen_component_rows()  # reference data (drugs of each regimen), not registry rows
+    with private_consistent_read() as conn:
+        yield from reader.chunks(chunk_size, components, conn=conn)
 
 
 def wide_chunks(patients: QuerySet, *, config: dict[str, Any], cutoff: date, minimum_status: str,
@@ -180,11 +133,7 @@ def wide_chunks(patients: QuerySet, *, config: dict[str, Any], cutoff: date, min
     dataset's order (patient id, i.e. registration order, as REDCap orders records)."""
     from analysis.datasets import build_columns
 
-    if connection.in_atomic_block:
-        chunks: Iterable[Any] = snapshot_chunks(patients, minimum_status=minimum_status, chunk_size=chunk_size)
-    else:
-        chunks = ReadAhead(patients, minimum_status=minimum_status, chunk_size=chunk_size)
-    for snap in chunks:
+    for snap in snapshot_chunks(patients, minimum_status=minimum_status, chunk_size=chunk_size):
         columns = build_columns(snap, config, cutoff=cutoff)
         yield columns, _diagnosis_dates(snap, columns["patient_id"])
 

@@ -198,11 +198,22 @@ def test_progress_counted_in_batches_still_reports_every_interval():
     from registry.exports.build import Progress, _counted
 
     seen = []
-    progress = Progress(total=2300, report=lambda written, total: seen.append(written), every=1000)
+    progress = Progress(total=2300, report=lambda written, total: seen.append(written), every=1000, min_seconds=0)
     assert sum(1 for _ in _counted(iter(range(2300)), progress)) == 2300
     assert progress.written == 2300 and seen == [1000, 2000]
     progress.add(750)
     assert seen == [1000, 2000, 3050]
+
+
+def test_progress_reports_at_most_once_per_interval_however_fast_rows_come():
+    from registry.exports.build import Progress
+
+    seen = []
+    progress = Progress(total=10_000, report=lambda written, total: seen.append(written), every=1000,
+                        min_seconds=3600)
+    for _ in range(10):
+        progress.add(1000)
+    assert progress.written == 10_000 and seen == [1000]  # the first report, then none within the hour
 
 
 def test_column_batches_write_the_same_csv_and_parquet_as_rows(tmp_path):
