@@ -87,6 +87,53 @@ def test_statistician_gets_no_free_text_and_shifted_dates(api_url, data, statist
     assert shifted and shifted != real
 
 
+def _flat_from_eav(eav, flat_columns, checkbox_fields):
+    """Rebuild flat rows from EAV rows (what REDCap users do to pivot them), to compare with the flat export."""
+    rows = {}
+    for item in eav:
+        key = (item["record"], item["redcap_repeat_instrument"], item["redcap_repeat_instance"])
+        row = rows.setdefault(key, {"record_id": key[0], "redcap_repeat_instrument": key[1],
+                                    "redcap_repeat_instance": key[2]})
+        if item["field_name"] in checkbox_fields:
+            row[f"{item['field_name']}___{item['value']}"] = "1"
+        else:
+            row[item["field_name"]] = item["value"]
+    return [{**dict.fromkeys(flat_columns, ""), **row} for row in rows.values()]
+
+
+def _unchecked_as_blank(rows):
+    """EAV leaves unchecked options out, like blanks: an unchecked "0" and a blank are the same there."""
+    return [{k: "" if "___" in k and v == "0" else v for k, v in row.items()} for row in rows]
+
+
+def test_pycap_eav_export_holds_every_data_point_of_the_flat_export(api_url, data, data_manager, coordinator_b):
+    project = Project(api_url, RedcapTokenFactory(user=data_manager).token)
+    flat = project.export_records()
+    eav = project.export_records(record_type="eav")
+    assert set(eav[0]) == {"record", "redcap_repeat_instrument", "redcap_repeat_instance", "field_name", "value"}
+    assert all(item["value"] != "" for item in eav)  # blanks are left out, as REDCap does
+    checkboxes = {n["original_field_name"] for n in project.export_field_names()
+                  if n["export_field_name"] != n["original_field_name"]}
+    one = data["a"][0].study_id
+    assert {"record": one, "redcap_repeat_instrument": "", "redcap_repeat_instance": "",
+            "field_name": "metastatic_sites", "value": "liver"} in eav  # a checked option is a row of its own
+    assert not [i for i in eav if i["field_name"].startswith("metastatic_sites___")]
+    columns = list(flat[0])
+    key = lambda r: (r["record_id"], r["redcap_repeat_instrument"], r["redcap_repeat_instance"])  # noqa: E731
+    assert sorted(_flat_from_eav(eav, columns, checkboxes), key=key) == sorted(_unchecked_as_blank(flat), key=key)
+    labelled = project.export_records(record_type="eav", records=[one], fields=["sex", "metastatic_sites"],
+                                      raw_or_label="label")
+    assert {(i["field_name"], i["value"]) for i in labelled} >= {("sex", "Male"), ("metastatic_sites", "Liver")}
+    csv_text = project.export_records(record_type="eav", format_type="csv", records=[one], fields=["sex"])
+    assert csv_text.splitlines() == ["record,redcap_repeat_instrument,redcap_repeat_instance,field_name,value",
+                                     f"{one},,,record_id,{one}", f"{one},,,sex,male"]
+    site_b = Project(api_url, RedcapTokenFactory(user=coordinator_b).token).export_records(record_type="eav")
+    assert {i["record"] for i in site_b} == {data["b"][0].study_id}
+    bad = requests.post(api_url, data={"token": RedcapTokenFactory(user=data_manager).token, "content": "record",
+                                       "format": "json", "type": "long"}, timeout=30)
+    assert bad.status_code == 400 and '"type"' in bad.json()["error"]
+
+
 def test_errors_as_redcap_returns_them(api_url, data, data_manager):
     bad = requests.post(api_url, data={"token": "0" * 32, "content": "record", "format": "json"}, timeout=30)
     assert bad.status_code == 403 and bad.json() == {"error": "You do not have permissions to use the API"}

@@ -3,7 +3,8 @@
 Behaves like a classic (non-longitudinal) REDCap project with repeating instruments, so PyCap, REDCapR and
 scripts written for REDCap work unchanged: record id = study id, one row per record plus one row per instance
 of a repeating instrument (`redcap_repeat_instrument`, `redcap_repeat_instance`), `<form>_complete` 0/1/2,
-checkboxes as `<field>___<code>`, every value a string, blanks as "".
+checkboxes as `<field>___<code>`, every value a string, blanks as "". `type=eav` gives the same data points
+one per row (`record`, the repeat columns, `field_name`, `value`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from registry.exports.redcap.metadata import (
     RECORD_ID,
     YESNO_LABELS,
     RcField,
+    checkbox_code,
     form_fields,
     metadata_row,
     record_id_row,
@@ -29,6 +31,8 @@ from registry.exports.writers.columns import text
 
 REDCAP_VERSION = "14.5.0"
 REPEAT_COLUMNS = ("redcap_repeat_instrument", "redcap_repeat_instance")
+#: Columns of a `type=eav` record export of a classic project with repeating instruments.
+EAV_COLUMNS = ("record", *REPEAT_COLUMNS, "field_name", "value")
 KEY_COLUMNS = 4  # study_id, site, form_id, status lead every family row
 
 
@@ -136,6 +140,36 @@ class Project:
             source = ExportSource(patients=source.patients.filter(study_id__in=records), deid=source.deid,
                                   minimum_status=source.minimum_status, chunk_size=source.chunk_size)
         return columns, self._rows(source, layout, columns, labels)
+
+    def eav_records(self, *, fields: list[str], forms: list[str], records: list[str], labels: bool
+                    ) -> tuple[list[str], Iterator[dict[str, str]]]:
+        """(columns, rows) of an EAV record export (`type=eav`): one row per data point of the flat export,
+        as REDCap gives it: blank values left out, a checkbox as one row per checked option (its code, or its
+        label), the record id once per record, each row of a repeating instrument with its instance."""
+        layout = self.record_layout(fields=fields, forms=forms)
+        checkboxes = {name: (rc.name, checkbox_code(code), label)
+                      for _, chosen, _ in layout for rc in chosen if rc.variable.kind == "multi"
+                      for name, (code, label) in zip(rc.export_names, rc.variable.choices, strict=True)}
+        checked = CHECKBOX_LABELS[1] if labels else "1"
+        columns, flat = self.records(fields=fields, forms=forms, records=records, labels=labels)
+        data = [c for c in columns if c not in (RECORD_ID, *REPEAT_COLUMNS)]
+
+        def rows() -> Iterator[dict[str, str]]:
+            for row in flat:
+                key = {"record": row[RECORD_ID], "redcap_repeat_instrument": row["redcap_repeat_instrument"],
+                       "redcap_repeat_instance": row["redcap_repeat_instance"]}
+                if not row["redcap_repeat_instrument"]:
+                    yield {**key, "field_name": RECORD_ID, "value": row[RECORD_ID]}
+                for name in data:
+                    value = row[name]
+                    if name in checkboxes:
+                        field, code, label = checkboxes[name]
+                        if value == checked:
+                            yield {**key, "field_name": field, "value": label if labels else code}
+                    elif value != "":
+                        yield {**key, "field_name": name, "value": value}
+
+        return list(EAV_COLUMNS), rows()
 
     def _rows(self, source: ExportSource, layout, columns: list[str], labels: bool) -> Iterator[dict[str, str]]:
         variables = {fam.code: source.family_variables(fam) for fam, _, _ in layout}

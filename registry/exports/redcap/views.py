@@ -142,19 +142,22 @@ def api(request) -> HttpResponse:
 
 def _records(request, project: Project, options: dict, fmt: str, token) -> HttpResponse:
     post = request.POST
-    if post.get("type", "flat") != "flat":
-        raise RedcapRequestError('The value of the parameter "type" is not valid (only "flat" is supported)')
+    record_type = post.get("type", "flat")
+    if record_type not in ("flat", "eav"):
+        raise RedcapRequestError('The value of the parameter "type" is not valid')
     raw_or_label = post.get("rawOrLabel", "raw")
     if raw_or_label not in ("raw", "label"):
         raise RedcapRequestError('The value of the parameter "rawOrLabel" is not valid')
     fields, forms, records = _array(post, "fields"), _array(post, "forms"), _array(post, "records")
-    columns, rows = project.records(fields=fields, forms=forms, records=records, labels=raw_or_label == "label")
+    export = project.eav_records if record_type == "eav" else project.records
+    columns, rows = export(fields=fields, forms=forms, records=records, labels=raw_or_label == "label")
     patients = project.source.patients.filter(study_id__in=records) if records else project.source.patients
     services.export_log_synchronous(
         user=token.user, source=JobSource.REDCAP_API, fmt=fmt, shape="long", forms=forms, options=options,
-        site_ids=sorted(set(patients.values_list("site_id", flat=True))), row_count=patients.count(),
-        details={"content": "record", "fields": fields, "records": records, "rawOrLabel": raw_or_label,
-                 "token": token.pk},
+        site_ids=sorted(patients.order_by().values_list("site_id", flat=True).distinct()),
+        row_count=patients.count(),
+        details={"content": "record", "type": record_type, "fields": fields, "records": records,
+                 "rawOrLabel": raw_or_label, "token": token.pk},
     )
     content_type = {"json": "application/json", "csv": "text/csv; charset=utf-8",
                     "xml": "text/xml; charset=utf-8"}[fmt]
