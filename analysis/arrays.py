@@ -201,11 +201,6 @@ def iso(days: np.ndarray) -> list[str | None]:
     return [None if t == "NaT" else t for t in text.tolist()]
 
 
-def to_dates(days: np.ndarray) -> list[date | None]:
-    """datetime.date objects (None for NaT)."""
-    return [None if d is None else d for d in days.astype(object).tolist()]
-
-
 def ints(values: np.ndarray, known: np.ndarray) -> list[int | None]:
     """Python ints where `known`, None elsewhere."""
     out = values.astype(np.int64).astype(object)

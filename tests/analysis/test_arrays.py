@@ -37,7 +37,7 @@ def test_imputation_moves_month_dates_to_the_15th_and_year_dates_to_1_july_as_th
     precision = np.array(["month", "year", "day", "month", None], dtype=object)
     out, imputed = arrays.impute(days(*given), precision)
     expected = [impute_one(d, p) for d, p in zip(given, precision, strict=True)]
-    assert arrays.to_dates(out) == [d for d, _ in expected]
+    assert out.astype(object).tolist() == [d for d, _ in expected]  # NaT → None
     assert imputed.tolist() == [was for _, was in expected] == [True, True, False, False, False]
 
 
