@@ -182,9 +182,7 @@ def _source_for(job: ExportJob) -> ExportSource:
     site_ids = None if job.scope_all_sites else list(job.sites.values_list("pk", flat=True))
     # Scope re-checked now: a membership revoked since the job was queued is not exported.
     patients = selectors.export_patients(job.requested_by, site_ids=site_ids)
-    # unordered: with the patients' default ordering, DISTINCT would be over every patient, not every site
-    sites = set(patients.order_by().values_list("site_id", flat=True).distinct())
-    if selectors.must_pseudonymise(job.requested_by, sites) and not deid.pseudonymised:
+    if selectors.must_pseudonymise(job.requested_by, selectors.site_ids_of(patients)) and not deid.pseudonymised:
         raise PermissionDenied("The requester may now export these sites pseudonymised only.", rule="role")
     return ExportSource(patients=patients, deid=deid, minimum_status=opts["minimum_status"],
                         chunk_size=_setting("EXPORTS_CHUNK_SIZE", 2000))

@@ -128,7 +128,7 @@ def snapshot_chunks(patients: QuerySet, *, minimum_status: str, chunk_size: int)
 
 
 def wide_chunks(patients: QuerySet, *, config: dict[str, Any], cutoff: date, minimum_status: str,
-                chunk_size: int = 5000) -> Iterator[tuple[dict[str, list[Any]], list]]:
+                chunk_size: int) -> Iterator[tuple[dict[str, list[Any]], list]]:
     """(dataset columns, dates of diagnosis) of consecutive chunks of the patients in scope, in the analysis
     dataset's order (patient id, i.e. registration order, as REDCap orders records)."""
     from analysis.datasets import build_columns

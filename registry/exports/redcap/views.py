@@ -154,7 +154,7 @@ def _records(request, project: Project, options: dict, fmt: str, token) -> HttpR
     patients = project.source.patients.filter(study_id__in=records) if records else project.source.patients
     services.export_log_synchronous(
         user=token.user, source=JobSource.REDCAP_API, fmt=fmt, shape="long", forms=forms, options=options,
-        site_ids=sorted(patients.order_by().values_list("site_id", flat=True).distinct()),
+        site_ids=sorted(selectors.site_ids_of(patients)),
         row_count=patients.count(),
         details={"content": "record", "type": record_type, "fields": fields, "records": records,
                  "rawOrLabel": raw_or_label, "token": token.pk},
